@@ -1,0 +1,67 @@
+"""Test cases generated from the registry, shared by the test modules."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+import vecbench as vb
+
+ALL_KERNELS = vb.kernels()
+
+
+def kernel_id(k: vb.Kernel) -> str:
+    return f"{k.op.name}-{k.backend.name}"
+
+
+def small_sizes(op: vb.OpSpec) -> list[dict[str, int]]:
+    """Small sizes for every op, built from the keys of its sweep.
+
+    One element, odd sizes, and one size big enough (~2e5 elements) that the
+    parallel kernels split it into several chunks.
+    """
+    keys = list(op.sizes["quick"][0])
+    shapes = {1: [(1,), (7,), (200_003,)], 2: [(1, 1), (7, 3), (3, 8), (501, 401)]}[len(keys)]
+    return [dict(zip(keys, s)) for s in shapes]
+
+
+def compare(result: Any, expected: Any, rtol: float, atol: float) -> None:
+    """assert_allclose for a result that may be a tuple of arrays and floats."""
+    if isinstance(expected, tuple):
+        assert isinstance(result, tuple) and len(result) == len(expected)
+        for r, e in zip(result, expected):
+            compare(r, e, rtol, atol)
+        return
+    np.testing.assert_allclose(np.asarray(result, dtype=np.float64), expected, rtol=rtol, atol=atol)
+
+
+def noncontiguous(a: Any) -> Any:
+    """A strided view holding the same values as ``a`` (every other element of the last axis)."""
+    if not isinstance(a, np.ndarray) or a.ndim == 0:
+        return a
+    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+    big[..., ::2] = a
+    view = big[..., ::2]
+    assert not view.flags.c_contiguous or a.size == 1
+    return view
+
+
+def fortran(a: Any) -> Any:
+    return np.asfortranarray(a) if isinstance(a, np.ndarray) and a.ndim == 2 else a
+
+
+LAYOUTS = {"contiguous": lambda a: a, "strided": noncontiguous, "fortran": fortran}
+
+CASES = [
+    pytest.param(k, size, layout, dtype, id=f"{kernel_id(k)}-{vb.registry.size_label(size)}-{layout}-{dtype}")
+    for k in ALL_KERNELS
+    for size, layout, dtype in itertools.product(
+        small_sizes(k.op), LAYOUTS, ["float64", "float32"]
+    )
+    # The big size only in float64/contiguous keeps the pure-Python loops quick.
+    if not (max(size.values()) > 1000 and (layout != "contiguous" or dtype != "float64")
+            and k.backend.name == "python")
+]

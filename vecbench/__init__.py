@@ -1,0 +1,43 @@
+"""vecbench: what vectorization buys, measured honestly.
+
+The computations of a classic lecture on logistic regression, each written as
+pure Python loops, vectorized NumPy and Numba JIT kernels (serial and
+parallel), with a harness that checks they agree and times them.
+
+>>> import numpy as np, vecbench as vb
+>>> vb.kernel("dot", "numpy")(np.ones(3), np.ones(3))
+3.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .gradcheck import gradcheck
+from .registry import BACKENDS, Kernel, OpSpec, backends, kernel, kernels, ops, spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "Kernel",
+    "OpSpec",
+    "__version__",
+    "backends",
+    "gradcheck",
+    "kernel",
+    "kernels",
+    "ops",
+    "spec",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Heavier parts load on first use, keeping `import vecbench` light.
+    lazy = {"run": ("harness", "run"), "Results": ("results", "Results")}
+    if name in lazy:
+        import importlib
+
+        module, attr = lazy[name]
+        return getattr(importlib.import_module(f"vecbench.{module}"), attr)
+    raise AttributeError(f"module 'vecbench' has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""Shared Numba settings and helpers for the compiled backends.
+
+Importing this module imports Numba; only the ``*_numba`` kernel modules do,
+and the registry imports those lazily.
+
+Why these options:
+
+- ``cache=True``: compiled code is stored on disk, so a second process skips
+  the compile (the harness records whether a kernel came from the cache).
+- ``error_model="numpy"``: division by zero gives inf/nan like NumPy instead of
+  raising ``ZeroDivisionError`` inside a kernel.
+- ``fastmath={"reassoc", "contract"}``: lets LLVM reorder a sum into several
+  SIMD accumulators and fuse multiply-adds. This changes rounding in the last
+  bits (results are still within the stated tolerance of the float64
+  reference) but keeps IEEE inf/nan semantics: ``nnan``/``ninf`` are not set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+FASTMATH = {"reassoc", "contract"}
+JIT = dict(cache=True, error_model="numpy", fastmath=FASTMATH, nogil=True)
+PJIT = dict(JIT, parallel=True)
+
+# Parallel kernels split work into chunks that depend only on the problem
+# size (never on the thread count), so results are bitwise reproducible
+# whatever NUMBA_NUM_THREADS is.
+MIN_CHUNK = 1 << 15
+MAX_CHUNKS = 256
+
+
+@numba.njit(**JIT)
+def n_chunks(n, min_chunk):
+    """Number of chunks for ``n`` items, each of at least ``min_chunk``."""
+    c = max(1, n // min_chunk)
+    return min(c, MAX_CHUNKS)
+
+
+@numba.njit(**JIT)
+def chunk_bounds(n, chunks, c):
+    """Half-open range ``[lo, hi)`` of chunk ``c`` of ``chunks`` over ``n`` items."""
+    lo = (n * c) // chunks
+    hi = (n * (c + 1)) // chunks
+    return lo, hi
+
+
+@numba.njit(**JIT)
+def sigmoid1(z):
+    """Overflow-free logistic function of one float."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@numba.njit(**JIT)
+def softplus1(z):
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def is_fortran(a: np.ndarray) -> bool:
+    """True for a Fortran-ordered (column-major) array that is not also C-ordered."""
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def dispatchers(module) -> list:
+    """All Numba dispatchers defined in ``module`` (for compile/cache statistics)."""
+    return [v for v in vars(module).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
+
+
+__all__ = ["JIT", "PJIT", "FASTMATH", "n_chunks", "chunk_bounds", "sigmoid1", "softplus1", "is_fortran", "dispatchers"]

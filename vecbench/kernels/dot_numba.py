@@ -1,0 +1,39 @@
+"""Numba kernels for :mod:`vecbench.kernels.dot`."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import JIT, MIN_CHUNK, PJIT, chunk_bounds, n_chunks
+
+
+@numba.njit(**JIT)
+def dot_range(a, b, lo, hi):
+    """``sum(a[lo:hi] * b[lo:hi])`` in a float64 accumulator.
+
+    With ``reassoc`` fastmath LLVM splits the sum into SIMD partial sums (a
+    different, usually more accurate, rounding order than a sequential loop).
+    """
+    acc = 0.0
+    for i in range(lo, hi):
+        acc += a[i] * b[i]
+    return acc
+
+
+@numba.njit(**JIT)
+def dot(a, b):
+    return dot_range(a, b, 0, a.shape[0])
+
+
+@numba.njit(**PJIT)
+def dot_parallel(a, b):
+    n = a.shape[0]
+    chunks = n_chunks(n, MIN_CHUNK)
+    if chunks == 1:  # too small to pay for waking threads
+        return dot_range(a, b, 0, n)
+    partial = np.empty(chunks)
+    for c in numba.prange(chunks):
+        lo, hi = chunk_bounds(n, chunks, c)
+        partial[c] = dot_range(a, b, lo, hi)
+    return partial.sum()

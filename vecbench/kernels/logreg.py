@@ -1,0 +1,350 @@
+"""Logistic regression, vectorized over the m training examples.
+
+Conventions (the lecture's): ``X`` has shape ``(n_x, m)``, one example per
+column; ``w`` has ``n_x`` entries and ``y`` has ``m`` labels. Vectors are 1-D
+``(n,)``; the lecture's ``(n_x, 1)`` column ``w`` and ``(1, m)`` row ``Y`` are
+accepted too. Array results are 1-D.
+
+Forward and backward pass::
+
+    Z  = w^T X + b                 (1, m)
+    A  = sigmoid(Z)
+    J  = -mean(Y log A + (1 - Y) log(1 - A))
+    dZ = A - Y
+    dw = X dZ^T / m                (n_x,)
+    db = mean(dZ)
+
+The cost is evaluated as ``mean(softplus(Z) - Y * Z)`` with
+``softplus(z) = max(z, 0) + log1p(exp(-|z|))``: the same value, but it never
+takes ``log(0)`` or overflows ``exp``, so it stays finite for ``|z|`` up to
+1e4 and beyond. Labels are taken as given (``0 <= y <= 1`` in the lecture;
+:func:`vecbench.train` checks they are 0/1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._checks import _numeric, _nonempty, as_array, as_out, as_scalar, as_vector, check_positive, common_float
+from ..registry import Call, OpSpec, register
+
+
+# ---------------------------------------------------------------- validation
+def validate_sigmoid(z: Any, out: np.ndarray | None = None) -> Call:
+    """Logistic function ``sigmoid(z) = 1 / (1 + exp(-z))``, elementwise.
+
+    Computed without overflow for any finite ``z`` (``exp`` of ``-|z|`` only).
+
+    Parameters
+    ----------
+    z : array_like, any shape, or a number
+    out : ndarray, optional
+        Same shape as ``z`` and of the result's dtype.
+
+    Returns
+    -------
+    ndarray of z's shape (a float if ``z`` is a number)
+    """
+    z = _nonempty("sigmoid", "z", _numeric("sigmoid", "z", z))
+    (z,) = common_float(z)
+    shape = z.shape
+    out = as_out("sigmoid", out, shape, z.dtype)
+    flat = z.reshape(-1)
+    if out.ndim <= 1 or out.flags.c_contiguous:
+        out_flat = out.reshape(-1)  # a view: the core writes straight into out
+        post = (lambda r: float(out_flat[0])) if z.ndim == 0 else (lambda r: out)
+    else:
+        out_flat = np.empty(flat.shape, dtype=z.dtype)
+
+        def post(r: np.ndarray) -> np.ndarray:
+            out[...] = r.reshape(shape)
+            return out
+
+    return Call((flat, out_flat), post=post)
+
+
+def check_model(op: str, w: Any, b: Any, X: Any, y: Any) -> tuple[Any, ...]:
+    """Validate ``(w, b, X, y)``; return them as one float dtype (``b`` a float)."""
+    X = as_array(op, "X", X, 2)
+    w = as_vector(op, "w", w)
+    y = as_vector(op, "y", y)
+    if w.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{op}: w has shape {w.shape} but X has shape {X.shape}; "
+            "need len(w) == X.shape[0] (n_x features, one per row)"
+        )
+    if y.shape[0] != X.shape[1]:
+        raise ValueError(
+            f"{op}: y has shape {y.shape} but X has shape {X.shape}; "
+            "need len(y) == X.shape[1] (m examples, one per column)"
+        )
+    b = as_scalar(op, "b", b)
+    w, X, y = common_float(w, X, y)
+    return w, b, X, y
+
+
+def validate_cost(w: Any, b: Any, X: Any, y: Any) -> Call:
+    """Cross-entropy cost ``J = mean(-y log a - (1 - y) log(1 - a))``, ``a = sigmoid(w^T X + b)``.
+
+    Parameters
+    ----------
+    w : array_like, shape (n_x,)
+    b : float
+    X : array_like, shape (n_x, m)
+        One example per column.
+    y : array_like, shape (m,)
+
+    Returns
+    -------
+    float
+    """
+    return Call(check_model("logreg_cost", w, b, X, y), post=float)
+
+
+def _grad_post(r: tuple[Any, Any, Any]) -> tuple[np.ndarray, float, float]:
+    return r[0], float(r[1]), float(r[2])
+
+
+def validate_grad(w: Any, b: Any, X: Any, y: Any) -> Call:
+    """Gradient of the cost: ``dz = a - y``, ``dw = X dz / m``, ``db = mean(dz)``.
+
+    Parameters
+    ----------
+    w : array_like, shape (n_x,)
+    b : float
+    X : array_like, shape (n_x, m)
+    y : array_like, shape (m,)
+
+    Returns
+    -------
+    dw : ndarray, shape (n_x,)
+    db : float
+    J : float
+        The cost at ``(w, b)``, computed in the same pass.
+    """
+    return Call(check_model("logreg_grad", w, b, X, y), post=_grad_post)
+
+
+def validate_step(w: Any, b: Any, X: Any, y: Any, lr: Any) -> Call:
+    """One gradient-descent step: ``w <- w - lr * dw``, ``b <- b - lr * db``.
+
+    Parameters
+    ----------
+    w : array_like, shape (n_x,)
+    b : float
+    X : array_like, shape (n_x, m)
+    y : array_like, shape (m,)
+    lr : float
+        Learning rate (alpha in the lecture), ``> 0``.
+
+    Returns
+    -------
+    w_new : ndarray, shape (n_x,)
+    b_new : float
+    J : float
+        The cost at the *old* ``(w, b)``.
+    """
+    args = check_model("logreg_step", w, b, X, y)
+    return Call(args + (check_positive("logreg_step", "lr", lr),), post=_grad_post)
+
+
+# ---------------------------------------------------------------- references
+def sigmoid_reference(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def _forward_reference(w, b, X, y):
+    w, X, y = np.asarray(w, np.float64).ravel(), np.asarray(X, np.float64), np.asarray(y, np.float64).ravel()
+    z = w @ X + b
+    J = np.mean(np.logaddexp(0.0, z) - y * z)
+    return w, X, y, z, J
+
+
+def cost_reference(w, b, X, y) -> float:
+    return float(_forward_reference(w, b, X, y)[-1])
+
+
+def grad_reference(w, b, X, y):
+    w, X, y, z, J = _forward_reference(w, b, X, y)
+    dz = sigmoid_reference(z) - y
+    return X @ dz / X.shape[1], float(dz.mean()), float(J)
+
+
+def step_reference(w, b, X, y, lr):
+    dw, db, J = grad_reference(w, b, X, y)
+    return np.asarray(w, np.float64).ravel() - lr * dw, float(b) - lr * db, J
+
+
+# ---------------------------------------------------------------- inputs
+def make_vector(size, dtype, rng):
+    # Spans the range where a naive sigmoid would overflow.
+    return ((rng.standard_normal(size["n"]) * 20).astype(dtype),)
+
+
+def make_model(size, dtype, rng):
+    """Seeded ``(w, b, X, y)``: labels drawn from the model itself, so the cost is realistic."""
+    n_x, m = size["n_x"], size["m"]
+    X = rng.standard_normal((n_x, m)).astype(dtype)
+    w = (rng.standard_normal(n_x) / math.sqrt(n_x)).astype(dtype)
+    b = 0.1
+    p = sigmoid_reference(2.0 * (w.astype(np.float64) @ X) + b)
+    y = (rng.random(m) < p).astype(dtype)
+    return w, b, X, y
+
+
+def make_step(size, dtype, rng):
+    return make_model(size, dtype, rng) + (0.1,)
+
+
+# ---------------------------------------------------------------- python
+def _sigmoid1(z: float) -> float:
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _softplus1(z: float) -> float:
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def sigmoid_python(z: list[float]) -> list[float]:
+    return [_sigmoid1(v) for v in z]
+
+
+def _loop(w, b, X, y, grad):
+    # The lecture's non-vectorized logistic regression: one example at a time.
+    n_x, m = len(w), len(y)
+    dw = [0.0] * n_x
+    db = J = 0.0
+    for j in range(m):
+        z = b
+        for i in range(n_x):
+            z += w[i] * X[i][j]
+        J += _softplus1(z) - y[j] * z
+        if grad:
+            dz = _sigmoid1(z) - y[j]
+            for i in range(n_x):
+                dw[i] += X[i][j] * dz
+            db += dz
+    return [d / m for d in dw], db / m, J / m
+
+
+def cost_python(w, b, X, y) -> float:
+    return _loop(w, b, X, y, grad=False)[2]
+
+
+def grad_python(w, b, X, y):
+    return _loop(w, b, X, y, grad=True)
+
+
+def step_python(w, b, X, y, lr):
+    dw, db, J = _loop(w, b, X, y, grad=True)
+    return [w[i] - lr * dw[i] for i in range(len(w))], b - lr * db, J
+
+
+# ---------------------------------------------------------------- numpy
+def sigmoid_numpy(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
+
+
+def _forward_numpy(w, b, X, y):
+    z = w @ X + b
+    return z, np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+def cost_numpy(w, b, X, y):
+    return _forward_numpy(w, b, X, y)[1]
+
+
+def grad_numpy(w, b, X, y):
+    z, J = _forward_numpy(w, b, X, y)
+    dz = sigmoid_numpy(z, np.empty_like(z)) - y
+    return X @ dz / X.shape[1], dz.mean(), J
+
+
+def step_numpy(w, b, X, y, lr):
+    dw, db, J = grad_numpy(w, b, X, y)
+    return w - lr * dw, b - lr * db, J
+
+
+# ---------------------------------------------------------------- registry
+def _model(n_x: int, m: int) -> dict[str, int]:
+    return {"n_x": n_x, "m": m}
+
+
+_MODEL_SIZES = {
+    "quick": [_model(10, 100), _model(100, 10**4)],
+    "default": [_model(100, m) for m in (10**2, 10**3, 10**4, 10**5, 10**6)],
+    "large": [_model(100, m) for m in (10**2, 10**3, 10**4, 10**5, 10**6, 3 * 10**6)],
+}
+
+
+def _model_bytes(s, item):
+    # X read once dominates; w, y in and dw out are O(n_x + m).
+    return (s["n_x"] * s["m"] + s["m"] + 2 * s["n_x"]) * item
+
+
+def _numba(name: str) -> dict[str, str]:
+    return {
+        "numba": f"vecbench.kernels.logreg_numba:{name}",
+        "numba_parallel": f"vecbench.kernels.logreg_numba:{name}_parallel",
+    }
+
+
+SIGMOID = OpSpec(
+    name="sigmoid",
+    summary="a = 1 / (1 + exp(-z)), elementwise, overflow-free",
+    validate=validate_sigmoid,
+    reference=sigmoid_reference,
+    make_inputs=make_vector,
+    sizes={
+        "quick": [{"n": 10**3}, {"n": 10**5}],
+        "default": [{"n": 10**k} for k in range(3, 8)],
+        "large": [{"n": 10**k} for k in range(3, 9)],
+    },
+    nbytes=lambda s, item: 2 * s["n"] * item,
+    flops=lambda s: 4 * s["n"],
+    has_out=True,
+)
+COST = OpSpec(
+    name="logreg_cost",
+    summary="J = mean(softplus(z) - y z), z = w^T X + b",
+    validate=validate_cost,
+    reference=cost_reference,
+    make_inputs=make_model,
+    sizes=_MODEL_SIZES,
+    nbytes=_model_bytes,
+    flops=lambda s: (2 * s["n_x"] + 6) * s["m"],
+)
+GRAD = OpSpec(
+    name="logreg_grad",
+    summary="dz = sigmoid(w^T X + b) - y; dw = X dz / m; db = mean(dz)",
+    validate=validate_grad,
+    reference=grad_reference,
+    make_inputs=make_model,
+    sizes=_MODEL_SIZES,
+    nbytes=_model_bytes,
+    flops=lambda s: (4 * s["n_x"] + 10) * s["m"],
+)
+STEP = OpSpec(
+    name="logreg_step",
+    summary="w -= lr dw; b -= lr db (one batch gradient-descent step)",
+    validate=validate_step,
+    reference=step_reference,
+    make_inputs=make_step,
+    sizes=_MODEL_SIZES,
+    nbytes=_model_bytes,
+    flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"],
+)
+
+register(SIGMOID, python=sigmoid_python, numpy=sigmoid_numpy, **_numba("sigmoid"))
+register(COST, python=cost_python, numpy=cost_numpy, **_numba("cost"))
+register(GRAD, python=grad_python, numpy=grad_numpy, **_numba("grad"))
+register(STEP, python=step_python, numpy=step_numpy, **_numba("step"))

@@ -1,0 +1,91 @@
+"""Matrix-vector product ``u = A v``, ``u_i = sum_j A_ij v_j``.
+
+The lecture's non-vectorized version is two nested loops,
+``u[i] = u[i] + A[i][j] * v[j]``; the vectorized one is ``np.dot(A, v)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_array, as_out, as_vector, common_float
+from ..registry import Call, OpSpec, register
+
+
+def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
+    """Matrix-vector product ``u = A v``.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, k)
+    v : array_like, shape (k,)
+        ``(1, k)`` and ``(k, 1)`` are accepted.
+    out : ndarray, shape (n,), optional
+        Where to write ``u``; must have the result's dtype.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    A = as_array("matvec", "A", A, 2)
+    v = as_vector("matvec", "v", v)
+    if A.shape[1] != v.shape[0]:
+        raise ValueError(
+            f"matvec: A has shape {A.shape} but v has shape {v.shape}; need A.shape[1] == v.shape[0]"
+        )
+    A, v = common_float(A, v)
+    return Call((A, v, as_out("matvec", out, (A.shape[0],), A.dtype)))
+
+
+def reference(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return A.astype(np.float64) @ v.astype(np.float64).ravel()
+
+
+def make_inputs(size, dtype, rng):
+    n, k = size["n"], size["k"]
+    return rng.random((n, k)).astype(dtype), rng.random(k).astype(dtype)
+
+
+def matvec_python(A: list[list[float]], v: list[float]) -> list[float]:
+    n, k = len(A), len(v)
+    u = [0.0] * n
+    for i in range(n):
+        for j in range(k):
+            u[i] = u[i] + A[i][j] * v[j]
+    return u
+
+
+def matvec_numpy(A: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # matmul (unlike dot) accepts any out layout.
+    return np.matmul(A, v, out=out)
+
+
+def _sq(n: int) -> dict[str, int]:
+    return {"n": n, "k": n}
+
+
+SPEC = OpSpec(
+    name="matvec",
+    summary="u = A v, u_i = sum_j A_ij v_j",
+    validate=validate,
+    reference=reference,
+    make_inputs=make_inputs,
+    sizes={
+        "quick": [_sq(100), _sq(1000)],
+        "default": [_sq(n) for n in (100, 300, 1000, 2000, 4000)],
+        "large": [_sq(n) for n in (100, 300, 1000, 2000, 4000, 8000)],
+    },
+    nbytes=lambda s, item: (s["n"] * s["k"] + s["k"] + s["n"]) * item,
+    flops=lambda s: 2 * s["n"] * s["k"],
+    has_out=True,
+)
+
+register(
+    SPEC,
+    python=matvec_python,
+    numpy=matvec_numpy,
+    numba="vecbench.kernels.matvec_numba:matvec",
+    numba_parallel="vecbench.kernels.matvec_numba:matvec_parallel",
+)
