@@ -104,6 +104,9 @@ class OpSpec:
         ``flops(size)`` for one call: the basis of GB/s and GFLOP/s.
     has_out : bool
         Whether the op writes an array result and takes ``out=``.
+    size_of : callable, optional
+        Maps one number from the command line (``--sizes 1e3,1e5``) to a size;
+        by default the op's only size key.
     tolerance : mapping
         ``{dtype name: (rtol, atol)}`` against the float64 reference.
     """
@@ -117,6 +120,7 @@ class OpSpec:
     nbytes: Callable[[Size, int], int]
     flops: Callable[[Size], int]
     has_out: bool = False
+    size_of: Callable[[int], dict[str, int]] | None = None
     tolerance: Mapping[str, tuple[float, float]] = field(
         default_factory=lambda: dict(DEFAULT_TOLERANCE)
     )
@@ -124,6 +128,13 @@ class OpSpec:
     def label(self, size: Size) -> str:
         """Readable label for ``size`` (used in ids, plots and JSON)."""
         return size_label(size)
+
+    def size_from(self, value: int) -> dict[str, int]:
+        """The size that one number ``value`` means for this op (see ``size_of``)."""
+        if self.size_of is not None:
+            return self.size_of(int(value))
+        (key,) = self.sizes["default"][0]
+        return {key: int(value)}
 
     def tol(self, dtype: Any) -> tuple[float, float]:
         """``(rtol, atol)`` for inputs of ``dtype``."""

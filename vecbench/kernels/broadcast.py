@@ -165,6 +165,7 @@ COL_PERCENT = OpSpec(
     nbytes=lambda s, item: 2 * s["m"] * s["n"] * item,
     flops=lambda s: 3 * s["m"] * s["n"],
     has_out=True,
+    size_of=_matrix,
 )
 
 STANDARDIZE = OpSpec(
@@ -181,6 +182,7 @@ STANDARDIZE = OpSpec(
     nbytes=lambda s, item: 2 * s["n_x"] * s["m"] * item,
     flops=lambda s: 5 * s["n_x"] * s["m"],
     has_out=True,
+    size_of=lambda m: _features(30, m),
 )
 
 register(

@@ -320,6 +320,7 @@ COST = OpSpec(
     reference=cost_reference,
     make_inputs=make_model,
     sizes=_MODEL_SIZES,
+    size_of=lambda m: _model(100, m),
     nbytes=_model_bytes,
     flops=lambda s: (2 * s["n_x"] + 6) * s["m"],
 )
@@ -330,6 +331,7 @@ GRAD = OpSpec(
     reference=grad_reference,
     make_inputs=make_model,
     sizes=_MODEL_SIZES,
+    size_of=lambda m: _model(100, m),
     nbytes=_model_bytes,
     flops=lambda s: (4 * s["n_x"] + 10) * s["m"],
 )
@@ -340,6 +342,7 @@ STEP = OpSpec(
     reference=step_reference,
     make_inputs=make_step,
     sizes=_MODEL_SIZES,
+    size_of=lambda m: _model(100, m),
     nbytes=_model_bytes,
     flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"],
 )

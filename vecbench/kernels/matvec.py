@@ -80,6 +80,7 @@ SPEC = OpSpec(
     nbytes=lambda s, item: (s["n"] * s["k"] + s["k"] + s["n"]) * item,
     flops=lambda s: 2 * s["n"] * s["k"],
     has_out=True,
+    size_of=_sq,
 )
 
 register(

@@ -1,0 +1,246 @@
+"""The results schema: plain records, JSON in and out, atomic writes.
+
+A results file is::
+
+    {"schema": 1, "vecbench": "0.1.0", "created": "2026-11-25T22:00:00+00:00",
+     "machine": {...}, "bandwidth_gbps": {...}, "settings": {...},
+     "interrupted": false, "results": [Record, ...]}
+
+This module also reads pytest-benchmark JSON (``--benchmark-save`` /
+``--benchmark-json``) into the same records: the benchmark suite stores the
+vecbench fields in each benchmark's ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Record", "Results", "SCHEMA", "stats", "write_json_atomic", "load"]
+
+SCHEMA = 1
+# IQR/median above this is flagged as a noisy measurement.
+NOISY_SPREAD = 0.10
+
+
+@dataclass
+class Record:
+    """One measurement: an (op, backend, size, dtype) at one thread count.
+
+    Times are per call, in seconds. ``status`` is ``"ok"``, ``"failed"`` (wrong
+    result or an exception: ``reason`` says which) or ``"skipped"`` (``reason``
+    says why, e.g. the time budget).
+    """
+
+    op: str
+    backend: str
+    size: dict[str, int]
+    label: str
+    dtype: str
+    threads: int
+    status: str = "ok"
+    reason: str = ""
+    samples_s: list[float] = field(default_factory=list)
+    loops_per_sample: int = 0
+    min_s: float | None = None
+    median_s: float | None = None
+    iqr_s: float | None = None
+    first_call_s: float | None = None
+    compile_time_s: float | None = None
+    from_cache: bool | None = None
+    bytes: int = 0
+    flops: int = 0
+    gbps: float | None = None
+    gflops: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int]:
+        """Identity used to match records across files."""
+        return (self.op, self.backend, self.label, self.dtype, self.threads)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def set_samples(self, samples_s: list[float], loops: int) -> None:
+        """Store per-call samples and derive min/median/IQR and rates."""
+        self.samples_s = list(samples_s)
+        self.loops_per_sample = loops
+        s = stats(samples_s)
+        self.min_s, self.median_s, self.iqr_s = s["min"], s["median"], s["iqr"]
+        if self.median_s:
+            self.gbps = self.bytes / self.median_s / 1e9
+            self.gflops = self.flops / self.median_s / 1e9
+        spread = (self.iqr_s or 0.0) / self.median_s if self.median_s else 0.0
+        if spread > NOISY_SPREAD and len(samples_s) >= 3:
+            self.warnings.append(f"noisy: IQR is {spread:.0%} of the median")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Record:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def stats(samples: Iterable[float]) -> dict[str, float | None]:
+    """min, median and interquartile range of ``samples`` (None when empty)."""
+    arr = np.asarray(list(samples), dtype=np.float64)
+    if arr.size == 0:
+        return {"min": None, "median": None, "iqr": None}
+    q1, med, q3 = np.percentile(arr, [25, 50, 75])
+    return {"min": float(arr.min()), "median": float(med), "iqr": float(q3 - q1)}
+
+
+@dataclass
+class Results:
+    """A run: records plus the machine and settings they were measured with."""
+
+    records: list[Record] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)
+    bandwidth_gbps: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    vecbench: str = ""
+    interrupted: bool = False
+    source: str = "vecbench"
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def failures(self) -> list[Record]:
+        return [r for r in self.records if r.status == "failed"]
+
+    def select(self, **where: Any) -> list[Record]:
+        """Records whose attributes equal ``where`` (e.g. ``op="dot", status="ok"``)."""
+        return [r for r in self.records if all(getattr(r, k) == v for k, v in where.items())]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "vecbench": self.vecbench,
+            "created": self.created,
+            "source": self.source,
+            "machine": self.machine,
+            "bandwidth_gbps": self.bandwidth_gbps,
+            "settings": self.settings,
+            "interrupted": self.interrupted,
+            "results": [dataclasses.asdict(r) for r in self.records],
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write JSON atomically (temp file + rename): never a truncated file."""
+        return write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Results:
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"results: unsupported schema {d.get('schema')!r}; expected {SCHEMA}")
+        return cls(
+            records=[Record.from_dict(r) for r in d.get("results", [])],
+            machine=d.get("machine", {}),
+            bandwidth_gbps=d.get("bandwidth_gbps", {}),
+            settings=d.get("settings", {}),
+            created=d.get("created", ""),
+            vecbench=d.get("vecbench", ""),
+            interrupted=bool(d.get("interrupted", False)),
+            source=d.get("source", "vecbench"),
+        )
+
+    @classmethod
+    def merge(cls, parts: Iterable[Results]) -> Results:
+        """One Results from several files (machine and bandwidth of the first)."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("results: nothing to merge")
+        merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records])
+        for p in parts[1:]:
+            for k, v in p.bandwidth_gbps.items():
+                merged.bandwidth_gbps.setdefault(k, v)
+        return merged
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, default=_jsonable)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serializable: {type(x).__name__}")
+
+
+def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
+    records = []
+    for bench in d.get("benchmarks", []):
+        info = bench.get("extra_info", {})
+        if "op" not in info:
+            continue  # not a vecbench benchmark
+        st = bench["stats"]
+        rec = Record(
+            op=info["op"],
+            backend=info["backend"],
+            size=info["size"],
+            label=info["label"],
+            dtype=info["dtype"],
+            threads=int(info.get("threads", 0)),
+            compile_time_s=info.get("compile_time_s"),
+            from_cache=info.get("from_cache"),
+            bytes=int(info.get("bytes", 0)),
+            flops=int(info.get("flops", 0)),
+        )
+        samples = st.get("data") or []
+        if samples:
+            rec.set_samples(samples, int(st.get("iterations", 1)))
+        else:
+            rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
+            rec.gbps = rec.bytes / rec.median_s / 1e9
+            rec.gflops = rec.flops / rec.median_s / 1e9
+        records.append(rec)
+    machine = dict(d.get("machine_info", {}))
+    vb_info = machine.get("vecbench", {})
+    return Results(
+        records=records,
+        machine=vb_info.get("machine", machine),
+        bandwidth_gbps=vb_info.get("bandwidth_gbps", {}),
+        created=d.get("datetime", ""),
+        vecbench=vb_info.get("version", ""),
+        source="pytest-benchmark",
+    )
+
+
+def load(path: str | os.PathLike[str]) -> Results:
+    """Read a vecbench results file or a pytest-benchmark JSON file."""
+    with open(path) as f:
+        d = json.load(f)
+    if "benchmarks" in d and "machine_info" in d:
+        return _from_pytest_benchmark(d)
+    return Results.from_dict(d)
