@@ -1,0 +1,171 @@
+"""The harness: validation before timing, failures reported, skips explained, files atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import vecbench as vb
+from vecbench import registry
+from vecbench.cli import main
+from vecbench.harness import Settings, measure, resolve_sizes, run
+from vecbench.results import Record, Results, load, write_json_atomic
+
+FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0)
+
+
+def _broken(monkeypatch, op, backend, core):
+    k = registry.Kernel(vb.spec(op), registry.BACKENDS[backend], core)
+    monkeypatch.setitem(registry._KERNELS, (op, backend), k)
+
+
+def test_resolve_sizes_maps_numbers_per_op():
+    assert resolve_sizes(vb.spec("dot"), [1e3, "1e5"]) == [{"n": 1000}, {"n": 100000}]
+    assert resolve_sizes(vb.spec("matvec"), [300]) == [{"n": 300, "k": 300}]
+    assert resolve_sizes(vb.spec("logreg_grad"), [1e4]) == [{"n_x": 100, "m": 10000}]
+    with pytest.raises(ValueError, match="sizes must be one of"):
+        resolve_sizes(vb.spec("dot"), "huge")
+
+
+def test_records_have_stats_rates_and_compile_time():
+    res = run(ops=["dot"], backends=["numpy", "numba"], sizes=[1000, 10000], settings=FAST, bandwidth=False)
+    assert [r.status for r in res] == ["ok"] * 4
+    for r in res:
+        assert len(r.samples_s) == 3 and r.loops_per_sample >= 1
+        assert r.min_s <= r.median_s and r.iqr_s >= 0
+        assert r.samples_s[0] * r.loops_per_sample >= 0.0009  # calibrated to min_sample_s
+        assert r.bytes == 2 * 8 * r.size["n"] and r.flops == 2 * r.size["n"]
+        assert r.gbps == pytest.approx(r.bytes / r.median_s / 1e9)
+        assert (r.compile_time_s is None) == (r.backend == "numpy")
+    assert res.machine["numba"]["version"]
+    assert res.machine["cores"] >= 1
+
+
+def test_wrong_kernel_is_reported_not_timed_and_run_goes_on(monkeypatch):
+    _broken(monkeypatch, "dot", "numba", lambda a, b: 42.0)
+    res = run(ops=["dot"], backends=["numpy", "numba"], sizes=[100, 1000], settings=FAST, bandwidth=False)
+    bad = res.select(backend="numba")
+    assert bad[0].status == "failed" and "differs from the float64 reference" in bad[0].reason
+    assert bad[0].samples_s == []
+    assert bad[1].status == "skipped" and "smaller size failed" in bad[1].reason
+    assert [r.status for r in res.select(backend="numpy")] == ["ok", "ok"]
+    assert res.failures == [bad[0]]
+
+
+def test_raising_kernel_is_reported(monkeypatch):
+    def boom(a, b):
+        raise RuntimeError("kaput")
+
+    _broken(monkeypatch, "dot", "numpy", boom)
+    rec = measure(vb.kernel("dot", "numpy"), {"n": 10}, settings=FAST)
+    assert rec.status == "failed" and rec.reason == "RuntimeError: kaput"
+
+
+def test_cli_run_survives_a_failing_kernel_and_exits_nonzero(monkeypatch, tmp_path, capsys):
+    _broken(monkeypatch, "dot", "numba", lambda a, b: float("nan"))
+    out = tmp_path / "r.json"
+    rc = main(["run", "--ops", "dot", "--backends", "numpy,numba", "--sizes", "1e3", "--quick",
+               "--no-bandwidth", "--no-progress", "-o", str(out)])
+    assert rc == 1
+    res = load(out)
+    assert {r.backend: r.status for r in res} == {"numpy": "ok", "numba": "failed"}
+    assert "1 measurement(s) failed" in capsys.readouterr().out
+
+
+def test_budget_skips_with_reason():
+    res = run(ops=["dot"], backends=["python"], sizes=[10**4, 10**7, 10**8],
+              settings=Settings(min_sample_s=0.001, repeats=3, budget_s=0.05), bandwidth=False)
+    assert res.records[0].ok
+    for r in res.records[1:]:
+        assert r.status == "skipped"
+        assert r.reason.startswith("time budget: ~") and "per call predicted from 1e4" in r.reason
+
+
+def test_ctrl_c_keeps_what_was_measured(monkeypatch):
+    calls = {"n": 0}
+
+    def interrupt(a, b):
+        calls["n"] += 1
+        raise KeyboardInterrupt
+
+    _broken(monkeypatch, "dot", "numba", interrupt)
+    res = run(ops=["dot"], backends=["numpy", "numba"], sizes=[100], settings=FAST, bandwidth=False)
+    assert res.interrupted
+    assert [r.backend for r in res] == ["numpy"] and res.records[0].ok
+
+
+def test_results_roundtrip_and_atomic_write(tmp_path):
+    res = run(ops=["dot"], backends=["numpy"], sizes=[100], settings=FAST, bandwidth=False)
+    path = res.save(tmp_path / "r.json")
+    again = load(path)
+    assert again.records == res.records and again.machine == res.machine
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"bad": object()})
+    assert path.read_bytes() == before  # the old file is intact
+    assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+    assert json.loads(before)["schema"] == 1
+
+
+def _results_with(median: float) -> Results:
+    rec = Record("dot", "numpy", {"n": 10}, "10", "float64", 1)
+    rec.set_samples([median] * 3, 1)
+    return Results(records=[rec])
+
+
+@pytest.mark.parametrize(("factor", "rc"), [(1.0, 0), (1.05, 0), (1.2, 1), (0.5, 0)])
+def test_compare_exit_code(tmp_path, factor, rc):
+    _results_with(1e-3).save(tmp_path / "base.json")
+    _results_with(1e-3 * factor).save(tmp_path / "new.json")
+    assert main(["compare", str(tmp_path / "base.json"), str(tmp_path / "new.json"), "--fail-above", "1.10"]) == rc
+
+
+def test_compare_with_nothing_in_common(tmp_path):
+    _results_with(1e-3).save(tmp_path / "a.json")
+    other = _results_with(1e-3)
+    other.records[0].op = "matvec"
+    other.save(tmp_path / "b.json")
+    assert main(["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 2
+
+
+def test_cold_compile_is_timed_apart(tmp_path):
+    # A fresh Numba cache dir forces a real compile in the child process.
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    cmd = [sys.executable, "-m", "vecbench", "run", "--ops", "sigmoid", "--backends", "numba", "--sizes", "1e3",
+           "--quick", "--no-bandwidth", "--no-progress", "-o", str(out)]
+    for expect_cache in (False, True):
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        (rec,) = load(out).records
+        assert rec.from_cache is expect_cache
+        assert rec.compile_time_s > 0
+        assert max(rec.samples_s) < rec.first_call_s / 10  # no sample contains the compile
+        if not expect_cache:
+            assert rec.compile_time_s > 0.05
+
+
+def test_list_and_info(capsys):
+    assert main(["list"]) == 0
+    assert "logreg_grad" in capsys.readouterr().out
+    assert main(["info", "--no-bandwidth"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["machine"]["blas"] and "threading_layer" in info["machine"]["numba"]
+
+
+def test_threads_are_set_and_recorded():
+    res = run(ops=["dot"], backends=["numba_parallel"], sizes=[1000], threads=1, settings=FAST, bandwidth=False)
+    assert res.records[0].threads == 1
+    import numba
+
+    assert numba.get_num_threads() == min(os.cpu_count(), numba.config.NUMBA_NUM_THREADS)
+
+
+def test_float32_records():
+    res = run(ops=["sigmoid"], backends=["numpy"], sizes=[1000], dtypes=["float32"], settings=FAST, bandwidth=False)
+    assert res.records[0].dtype == "float32" and res.records[0].bytes == 2 * 4 * 1000
+    assert np.isfinite(res.records[0].median_s)
