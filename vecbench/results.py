@@ -177,7 +177,10 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a results file is an ordinary file
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1, default=_jsonable)
             f.write("\n")
@@ -217,13 +220,12 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
             bytes=int(info.get("bytes", 0)),
             flops=int(info.get("flops", 0)),
         )
-        samples = st.get("data") or []
-        if samples:
-            rec.set_samples(samples, int(st.get("iterations", 1)))
-        else:
-            rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
-            rec.gbps = rec.bytes / rec.median_s / 1e9
-            rec.gflops = rec.flops / rec.median_s / 1e9
+        # pytest-benchmark's own statistics (over all rounds) are kept as they are.
+        rec.samples_s = list(st.get("data") or [])
+        rec.loops_per_sample = int(st.get("iterations", 1))
+        rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
+        rec.gbps = rec.bytes / rec.median_s / 1e9
+        rec.gflops = rec.flops / rec.median_s / 1e9
         records.append(rec)
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})

@@ -1,0 +1,110 @@
+"""Reports from checked-in fixtures: files exist, and the tables carry the fixture's numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vecbench.cli import main
+from vecbench.report import headline, lecture_dot
+from vecbench.results import Record, Results, load
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VB = FIXTURES / "results_small.json"
+PB = FIXTURES / "pytest_benchmark_small.json"
+FIGURES = ["time_vs_size", "speedup_vs_python", "speedup_vs_numpy", "bandwidth", "heatmap", "compile_time"]
+
+
+def _fmt_ms(s: float) -> str:
+    from vecbench.report import _fmt_time
+
+    return _fmt_time(s)
+
+
+@pytest.mark.parametrize("fixture", [VB, PB], ids=["vecbench-json", "pytest-benchmark-json"])
+def test_report_from_fixture(tmp_path, fixture):
+    t0 = time.perf_counter()
+    assert main(["report", str(fixture), "-o", str(tmp_path)]) == 0
+    assert time.perf_counter() - t0 < 60  # redrawing never re-runs anything
+    for name in FIGURES:
+        for ext in ("png", "svg"):
+            f = tmp_path / f"{name}.{ext}"
+            assert f.exists() and f.stat().st_size > 1000, f
+    text = (tmp_path / "README.md").read_text()
+    res = load(fixture)
+    rows = headline(res)
+    assert rows, "the fixture has a headline"
+    for row in rows:
+        if row["status"] != "ok":
+            continue
+        # The table shows the fixture's own median time and ratio for each backend.
+        line = next(l for l in text.splitlines()
+                    if l.startswith(f"| {row['op']} | {row['label']} | {row['backend']} |"))
+        assert _fmt_ms(row["median_s"]) in line
+        assert f"{row['vs_numpy']:.3g}x" in line
+    for name in FIGURES:
+        assert f"]({name}.png)" in text
+    assert res.machine["cpu"] in text
+
+
+def test_headline_values_match_the_fixture():
+    res = load(VB)
+    rows = {(r["op"], r["backend"]): r for r in headline(res)}
+    numpy = next(r for r in res if r.op == "dot" and r.backend == "numpy" and r.label == "1000")
+    numba = next(r for r in res if r.op == "dot" and r.backend == "numba" and r.label == "1000")
+    assert rows["dot", "numba"]["label"] == "1000"
+    assert rows["dot", "numba"]["vs_numpy"] == pytest.approx(numpy.median_s / numba.median_s)
+    assert rows["dot", "numba"]["pct_bandwidth"] == pytest.approx(100 * numba.gbps / res.bandwidth_gbps["best"])
+
+
+def test_pytest_benchmark_json_is_read_with_extra_info():
+    res = load(PB)
+    assert res.source == "pytest-benchmark"
+    raw = json.loads(PB.read_text())
+    first = raw["benchmarks"][0]
+    rec = next(r for r in res if r.op == first["extra_info"]["op"] and r.backend == first["extra_info"]["backend"]
+               and r.label == first["extra_info"]["label"])
+    assert rec.median_s == first["stats"]["median"]
+    assert rec.bytes == first["extra_info"]["bytes"]
+    assert res.bandwidth_gbps["best"] > 0 and res.machine["blas"]
+
+
+def test_lecture_experiment_in_the_summary(tmp_path):
+    def rec(backend, t):
+        r = Record("dot", backend, {"n": 10**6}, "1e6", "float64", 1, bytes=16 * 10**6, flops=2 * 10**6)
+        r.set_samples([t] * 3, 1)
+        return r
+
+    res = Results(records=[rec("python", 0.09), rec("numpy", 0.0003), rec("numba", 0.0002)])
+    lec = lecture_dot(res)
+    assert lec["speedup"] == pytest.approx(300)
+    assert lec["fastest_backend"] == "numba"
+    res.save(tmp_path / "r.json")
+    assert main(["report", str(tmp_path / "r.json"), "-o", str(tmp_path / "rep")]) == 0
+    text = (tmp_path / "rep" / "README.md").read_text()
+    assert "for-loop **90.0 ms**, `np.dot` **0.300 ms**, **300x** faster" in text
+
+
+def test_failures_and_skips_are_listed(tmp_path):
+    res = load(VB)
+    res.records[0].status, res.records[0].reason = "failed", "result differs on purpose"
+    res.save(tmp_path / "r.json")
+    assert main(["report", str(tmp_path / "r.json"), "-o", str(tmp_path / "rep")]) == 0
+    assert "result differs on purpose" in (tmp_path / "rep" / "README.md").read_text()
+
+
+def test_report_without_input_is_an_error(tmp_path, capsys):
+    assert main(["report", "-o", str(tmp_path)]) == 2
+    assert main(["report", str(tmp_path / "nope*.json"), "-o", str(tmp_path)]) == 2
+    assert "no results file matches" in capsys.readouterr().err
+
+
+def test_plotting_does_not_import_the_harness():
+    code = ("import sys, vecbench.report, vecbench.plotting; "
+            "sys.exit(1 if 'vecbench.harness' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
