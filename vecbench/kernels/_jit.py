@@ -26,9 +26,10 @@ FASTMATH = {"reassoc", "contract"}
 JIT = dict(cache=True, error_model="numpy", fastmath=FASTMATH, nogil=True)
 PJIT = dict(JIT, parallel=True)
 
-# Parallel kernels split work into chunks that depend only on the problem
-# size (never on the thread count), so results are bitwise reproducible
-# whatever NUMBA_NUM_THREADS is.
+# Parallel kernels split a reduction into chunks that depend only on the
+# problem size (never on the thread count), so results are bitwise
+# reproducible whatever the number of threads. Each worker thread then takes
+# a contiguous run of chunks: one long stream per thread, as memory likes it.
 MIN_CHUNK = 1 << 15
 MAX_CHUNKS = 256
 
@@ -63,6 +64,12 @@ def softplus1(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
+def workers() -> int:
+    """Threads a parallel kernel should use (passed in: reading it inside a
+    compiled function would make Numba refuse to cache that function)."""
+    return numba.get_num_threads()
+
+
 def is_fortran(a: np.ndarray) -> bool:
     """True for a Fortran-ordered (column-major) array that is not also C-ordered."""
     return a.flags.f_contiguous and not a.flags.c_contiguous
@@ -73,4 +80,4 @@ def dispatchers(module) -> list:
     return [v for v in vars(module).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
 
 
-__all__ = ["JIT", "PJIT", "FASTMATH", "n_chunks", "chunk_bounds", "sigmoid1", "softplus1", "is_fortran", "dispatchers"]
+__all__ = ["JIT", "PJIT", "FASTMATH", "n_chunks", "chunk_bounds", "sigmoid1", "softplus1", "is_fortran", "dispatchers", "workers"]

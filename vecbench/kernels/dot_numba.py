@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._jit import JIT, MIN_CHUNK, PJIT, chunk_bounds, n_chunks
+from ._jit import JIT, MIN_CHUNK, PJIT, chunk_bounds, n_chunks, workers
 
 
 @numba.njit(**JIT)
@@ -27,13 +27,22 @@ def dot(a, b):
 
 
 @numba.njit(**PJIT)
-def dot_parallel(a, b):
+def _dot_parallel(a, b, nworkers):
     n = a.shape[0]
     chunks = n_chunks(n, MIN_CHUNK)
     if chunks == 1:  # too small to pay for waking threads
         return dot_range(a, b, 0, n)
     partial = np.empty(chunks)
-    for c in numba.prange(chunks):
-        lo, hi = chunk_bounds(n, chunks, c)
-        partial[c] = dot_range(a, b, lo, hi)
+    nworkers = min(nworkers, chunks)
+    for t in numba.prange(nworkers):
+        c0, c1 = chunk_bounds(chunks, nworkers, t)
+        for c in range(c0, c1):
+            lo, hi = chunk_bounds(n, chunks, c)
+            partial[c] = dot_range(a, b, lo, hi)
     return partial.sum()
+
+
+def dot_parallel(a, b):
+    if a.shape[0] < 2 * MIN_CHUNK:  # one chunk: skip even asking for the thread count
+        return dot(a, b)
+    return _dot_parallel(a, b, workers())

@@ -20,9 +20,9 @@ import math
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks
+from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
 
-L2_BLOCK_BYTES = 1 << 19  # a block of X's columns that stays in a 1-2 MiB L2
+L2_BLOCK_BYTES = 800 * 1024  # the packed block of X (n_x x block) stays in a 2 MiB L2
 
 
 @numba.njit(**JIT)
@@ -40,13 +40,18 @@ def sigmoid(z, out):
 
 
 @numba.njit(**PJIT)
-def sigmoid_parallel(z, out):
+def _sigmoid_parallel(z, out, nworkers):
     n = z.shape[0]
-    chunks = n_chunks(n, 1 << 13)
-    for c in numba.prange(chunks):
-        lo, hi = chunk_bounds(n, chunks, c)
+    for t in numba.prange(nworkers):
+        lo, hi = chunk_bounds(n, nworkers, t)
         _sigmoid_range(z, out, lo, hi)
     return out
+
+
+def sigmoid_parallel(z, out):
+    if z.shape[0] < 1 << 13:  # too small to pay for waking threads
+        return sigmoid(z, out)
+    return _sigmoid_parallel(z, out, workers())
 
 
 @numba.njit(**JIT)
@@ -59,31 +64,94 @@ def _loss_and_dz(z, y):
 
 
 @numba.njit(**JIT)
-def _range_c(w, b, X, y, lo, hi, dw, grad, block):
-    """Cost and gradient sums over examples ``[lo, hi)`` of a row-major X, blockwise."""
+def _z_rows8(w, X, z, P, i, start, nb, pack):
+    """``z += w[i:i+8] @ X[i:i+8, start:start+nb]``, copying the block into ``P`` if ``pack``.
+
+    Eight rows are streamed together: eight concurrent streams keep enough
+    memory requests in flight to read X at full bandwidth (one row at a time
+    reaches about half of it). The copy in ``P`` is what the gradient pass
+    reads back: a small buffer reused for every block stays in L1/L2, while
+    the block of X itself tends to be found only in the last-level cache.
+    """
+    w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+    w4, w5, w6, w7 = w[i + 4], w[i + 5], w[i + 6], w[i + 7]
+    for j in range(nb):
+        k = start + j
+        x0, x1, x2, x3 = X[i, k], X[i + 1, k], X[i + 2, k], X[i + 3, k]
+        x4, x5, x6, x7 = X[i + 4, k], X[i + 5, k], X[i + 6, k], X[i + 7, k]
+        if pack:
+            P[i, j], P[i + 1, j], P[i + 2, j], P[i + 3, j] = x0, x1, x2, x3
+            P[i + 4, j], P[i + 5, j], P[i + 6, j], P[i + 7, j] = x4, x5, x6, x7
+        z[j] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7
+
+
+@numba.njit(**JIT)
+def _dw_rows8(P, dz, dw, i, nb):
+    """``dw[i:i+8] += P[i:i+8, :nb] @ dz[:nb]``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    for j in range(nb):
+        d = dz[j]
+        a0 += P[i, j] * d
+        a1 += P[i + 1, j] * d
+        a2 += P[i + 2, j] * d
+        a3 += P[i + 3, j] * d
+        a4 += P[i + 4, j] * d
+        a5 += P[i + 5, j] * d
+        a6 += P[i + 6, j] * d
+        a7 += P[i + 7, j] * d
+    dw[i] += a0
+    dw[i + 1] += a1
+    dw[i + 2] += a2
+    dw[i + 3] += a3
+    dw[i + 4] += a4
+    dw[i + 5] += a5
+    dw[i + 6] += a6
+    dw[i + 7] += a7
+
+
+@numba.njit(**JIT)
+def _block_c(w, b, X, y, start, nb, dw, grad, z, P):
+    """Cost and gradient sums of examples ``[start, start+nb)`` of a row-major X."""
     n_x = X.shape[0]
-    z = np.empty(block)
+    n8 = n_x - n_x % 8
+    for j in range(nb):
+        z[j] = b
+    for i in range(0, n8, 8):
+        _z_rows8(w, X, z, P, i, start, nb, grad)
+    for i in range(n8, n_x):
+        wi = w[i]
+        for j in range(nb):
+            x = X[i, start + j]
+            P[i, j] = x
+            z[j] += wi * x
+    cost = 0.0
+    dbs = 0.0
+    for j in range(nb):
+        loss, dz = _loss_and_dz(z[j], y[start + j])
+        cost += loss
+        dbs += dz
+        z[j] = dz  # reuse the buffer for dz
+    if grad:
+        for i in range(0, n8, 8):
+            _dw_rows8(P, z, dw, i, nb)
+        for i in range(n8, n_x):
+            acc = 0.0
+            for j in range(nb):
+                acc += P[i, j] * z[j]
+            dw[i] += acc
+    return cost, dbs
+
+
+@numba.njit(**JIT)
+def _range_c(w, b, X, y, lo, hi, dw, grad, z, P):
+    """Sums over examples ``[lo, hi)`` of a row-major X, one cache-sized block at a time."""
+    block = z.shape[0]
     cost = 0.0
     dbs = 0.0
     for start in range(lo, hi, block):
-        nb = min(block, hi - start)
-        for j in range(nb):
-            z[j] = b
-        for i in range(n_x):
-            wi = w[i]
-            for j in range(nb):
-                z[j] += wi * X[i, start + j]
-        for j in range(nb):
-            loss, dz = _loss_and_dz(z[j], y[start + j])
-            cost += loss
-            dbs += dz
-            z[j] = dz  # reuse the buffer for dz
-        if grad:
-            for i in range(n_x):
-                acc = 0.0
-                for j in range(nb):
-                    acc += X[i, start + j] * z[j]
-                dw[i] += acc
+        c, d = _block_c(w, b, X, y, start, min(block, hi - start), dw, grad, z, P)
+        cost += c
+        dbs += d
     return cost, dbs
 
 
@@ -107,56 +175,66 @@ def _range_f(w, b, X, y, lo, hi, dw, grad):
 
 
 @numba.njit(**JIT)
-def _range(w, b, X, y, lo, hi, dw, grad, fortran, block):
+def _range(w, b, X, y, lo, hi, dw, grad, fortran, z, P):
     if fortran:
         return _range_f(w, b, X, y, lo, hi, dw, grad)
-    return _range_c(w, b, X, y, lo, hi, dw, grad, block)
+    return _range_c(w, b, X, y, lo, hi, dw, grad, z, P)
 
 
 def _block(X: np.ndarray) -> int:
-    return int(min(4096, max(16, L2_BLOCK_BYTES // (X.shape[0] * X.itemsize))))
+    # P (n_x x block) plus z must sit in L2 next to the streams being read.
+    return int(min(2048, max(16, L2_BLOCK_BYTES // (X.shape[0] * 8))))
 
 
 @numba.njit(**JIT)
 def _serial(w, b, X, y, grad, fortran, block):
     n_x, m = X.shape
     dw = np.zeros(n_x)
-    cost, dbs = _range(w, b, X, y, 0, m, dw, grad, fortran, block)
+    z = np.empty(block)
+    P = np.empty((n_x, block))
+    cost, dbs = _range(w, b, X, y, 0, m, dw, grad, fortran, z, P)
     return dw / m, dbs / m, cost / m
 
 
 @numba.njit(**PJIT)
-def _parallel(w, b, X, y, grad, fortran, block):
+def _parallel(w, b, X, y, grad, fortran, block, nworkers):
     n_x, m = X.shape
     chunks = min(n_chunks(n_x * m, 1 << 16), m)
     dws = np.zeros((chunks, n_x))
     costs = np.zeros(chunks)
     dbs = np.zeros(chunks)
-    for c in numba.prange(chunks):
-        lo, hi = chunk_bounds(m, chunks, c)
-        costs[c], dbs[c] = _range(w, b, X, y, lo, hi, dws[c], grad, fortran, block)
+    nworkers = min(nworkers, chunks)
+    for t in numba.prange(nworkers):
+        # Scratch per worker, not per chunk: nothing is allocated in the loop.
+        z = np.empty(block)
+        P = np.empty((n_x, block))
+        c0, c1 = chunk_bounds(chunks, nworkers, t)
+        for c in range(c0, c1):
+            lo, hi = chunk_bounds(m, chunks, c)
+            costs[c], dbs[c] = _range(w, b, X, y, lo, hi, dws[c], grad, fortran, z, P)
     return dws.sum(axis=0) / m, dbs.sum() / m, costs.sum() / m
 
 
-def _run(kernel, w, b, X, y, grad):
-    dw, db, J = kernel(w, b, X, y, grad, is_fortran(X), _block(X))
+def _run(parallel, w, b, X, y, grad):
+    args = (w, b, X, y, grad, is_fortran(X), _block(X))
+    dw, db, J = _parallel(*args, workers()) if parallel else _serial(*args)
     return dw.astype(X.dtype, copy=False), db, J
 
 
 def cost(w, b, X, y):
-    return _run(_serial, w, b, X, y, False)[2]
+    return _run(False, w, b, X, y, False)[2]
 
 
 def cost_parallel(w, b, X, y):
-    return _run(_parallel, w, b, X, y, False)[2]
+    return _run(True, w, b, X, y, False)[2]
 
 
 def grad(w, b, X, y):
-    return _run(_serial, w, b, X, y, True)
+    return _run(False, w, b, X, y, True)
 
 
 def grad_parallel(w, b, X, y):
-    return _run(_parallel, w, b, X, y, True)
+    return _run(True, w, b, X, y, True)
 
 
 def step(w, b, X, y, lr):
