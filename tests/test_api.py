@@ -25,7 +25,7 @@ def test_import_is_light():
 
 def test_every_op_has_every_backend():
     assert vb.ops() == ["dot", "matvec", "col_percent", "standardize", "sigmoid",
-                        "logreg_cost", "logreg_grad", "logreg_step"]
+                        "logreg_cost", "logreg_grad", "logreg_step", "train_epoch"]
     for op in vb.ops():
         assert vb.backends(op) == ["python", "numpy", "numba", "numba_parallel"]
 

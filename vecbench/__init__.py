@@ -34,10 +34,13 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier parts load on first use, keeping `import vecbench` light.
-    lazy = {"run": ("harness", "run"), "Results": ("results", "Results")}
-    if name in lazy:
-        import importlib
+    import importlib
 
+    lazy = {"run": ("harness", "run"), "Results": ("results", "Results"), "load": ("results", "load"),
+            "train": ("training", "train"), "Model": ("training", "Model")}
+    if name in lazy:
         module, attr = lazy[name]
         return getattr(importlib.import_module(f"vecbench.{module}"), attr)
+    if name in ("datasets", "harness", "report", "plotting", "results", "training"):
+        return importlib.import_module(f"vecbench.{name}")
     raise AttributeError(f"module 'vecbench' has no attribute {name!r}")

@@ -148,14 +148,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.preset == "targets":
         from .targets import run_targets
 
-        return run_targets(threads=args.threads, console=_console())
+        return run_targets(threads=args.threads, console=_console(), output=args.output)
     sizes: Any = args.sizes or ("quick" if args.quick else "default")
     if isinstance(sizes, str) and sizes not in ("quick", "default", "large"):
         sizes = _csv(sizes)
+    ops = _csv(args.ops) if args.ops else None
+    if args.batch_sizes:
+        from .kernels.train import M_DEFAULT
+
+        m = int(float(args.sizes)) if args.sizes and args.sizes.replace("e", "").isdigit() else M_DEFAULT
+        batches = [m if b == "full" else int(float(b)) for b in _csv(args.batch_sizes)]
+        ops = ops or ["train_epoch"]
+        sizes = {"train_epoch": [{"n_x": 30, "m": m, "batch": b} for b in batches], "*": sizes}
     out = Path(args.output) if args.output else _default_output()
     console = _console()
     results = run(
-        ops=_csv(args.ops) if args.ops else None,
+        ops=ops,
         backends=_csv(args.backends) if args.backends else None,
         sizes=sizes,
         dtypes=_csv(args.dtype),
@@ -225,7 +233,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="BLAS and Numba threads (default: all cores)")
     p.add_argument("--repeats", type=int, help="samples per measurement (default 7; 3 with --quick)")
     p.add_argument("--min-time", type=float, help="seconds one sample lasts at least (default 0.01)")
-    p.add_argument("--budget", type=float, help="seconds per kernel before larger sizes are skipped (default 5)")
+    p.add_argument("--budget", type=float,
+                   help="seconds one measurement may take; sizes predicted to exceed it are skipped (default 5)")
     p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -248,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("-o", "--output", help="results JSON (default results/vecbench-<time>.json)")
     p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short")
-    p.add_argument("--batch-sizes", help="for train_epoch: e.g. 1,8,32,128,1024,full")
+    p.add_argument("--batch-sizes", help="train_epoch batch sizes, e.g. 1,8,32,128,1024,full "
+                   "(n_x=30; m from --sizes if one number, else 20000)")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression")
@@ -266,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("train", help="train logistic regression with batch, mini-batch or stochastic GD")
+    from .training import add_train_options
+
+    add_train_options(p)
     p.set_defaults(fn=cmd_train)
     return parser
 

@@ -13,8 +13,10 @@ The rules this module exists for:
   goes on;
 - ``time.perf_counter_ns``, with the loop count calibrated so one sample lasts
   at least ``min_sample_s``; ``repeats`` samples; min, median and IQR kept;
-- a per-kernel time budget: a size whose predicted cost would exceed it is
-  ``skipped`` with the reason (pure Python at n = 1e8), never silently.
+- a time budget per measurement: a size whose predicted cost (one call,
+  scaled from the last size by the op's work, times the calls a measurement
+  makes) would exceed it is ``skipped`` with the reason (pure Python at
+  n = 1e8), never silently; so are the larger sizes after it.
 
 The harness never imports matplotlib.
 """
@@ -27,9 +29,9 @@ import math
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -56,8 +58,14 @@ class Settings:
         return cls(min_sample_s=0.005, repeats=3, budget_s=0.5)
 
 
-def resolve_sizes(op: OpSpec, sizes: str | Sequence[int | float | Size]) -> list[Size]:
-    """A sweep for ``op``: a preset name (quick/default/large) or numbers/size dicts."""
+SizesArg = Union[str, Sequence[Union[int, float, Size]], Mapping[str, Any]]
+
+
+def resolve_sizes(op: OpSpec, sizes: SizesArg) -> list[Size]:
+    """A sweep for ``op``: a preset name (quick/default/large), numbers or size dicts,
+    or a mapping ``{op name: sweep, "*": sweep for the others}``."""
+    if isinstance(sizes, Mapping) and "n" not in sizes:
+        return resolve_sizes(op, sizes.get(op.name, sizes.get("*", "default")))
     if isinstance(sizes, str):
         try:
             return list(op.sizes[sizes])
@@ -243,7 +251,7 @@ def _predicted_s(op: OpSpec, last: Record, size: Size) -> float:
 def run(
     ops: Sequence[str] | None = None,
     backends: Sequence[str] | None = None,
-    sizes: str | Sequence[int | float | Size] = "default",
+    sizes: SizesArg = "default",
     dtypes: Sequence[str] = ("float64",),
     threads: int | None = None,
     settings: Settings | None = None,
@@ -265,7 +273,7 @@ def run(
     threads : int, optional
         BLAS and Numba threads (default: all cores).
     settings : Settings, optional
-        Sample length, repeats, per-kernel budget, seed.
+        Sample length, repeats, time budget per measurement, seed.
     bandwidth : bool
         Measure the machine's memory bandwidth first (for % of bandwidth).
     progress : bool
@@ -285,7 +293,7 @@ def run(
     selected = [k for k in selected if k.available]
     plan = [(k, resolve_sizes(k.op, sizes), dt) for dt in dtypes for k in selected]
     results = Results(vecbench=__version__, settings={
-        "sizes": sizes if isinstance(sizes, str) else [str(s) for s in sizes],
+        "sizes": sizes if isinstance(sizes, (str, Mapping)) else [str(s) for s in sizes],
         "dtypes": list(dtypes), "threads": threads, **settings.__dict__})
     for k in unavailable:
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
@@ -300,7 +308,6 @@ def run(
                 results.bandwidth_gbps = measure_bandwidth()
             refs: dict[tuple[str, str, str], Any] = {}
             for k, sweep, dt in plan:
-                spent = 0.0
                 last: Record | None = None
                 for size in sweep:
                     bar.describe(f"{k.op.name} {k.backend.name} {k.op.label(size)} {dt}")
@@ -312,18 +319,16 @@ def run(
                     elif last is not None and not last.ok:
                         rec = new_record(k, size, dt, nthreads, status="skipped",
                                          reason=f"a smaller size {last.status}")
-                    elif spent + predicted * calls > settings.budget_s and last is not None:
+                    elif predicted * calls > settings.budget_s and last is not None:
                         rec = new_record(k, size, dt, nthreads, status="skipped", reason=(
                             f"time budget: ~{predicted:.3g} s per call predicted from "
-                            f"{last.label}; {calls} calls would exceed {settings.budget_s:g} s per kernel"))
+                            f"{last.label}; {calls} calls would exceed the {settings.budget_s:g} s budget per measurement"))
                     else:
                         key = (k.op.name, k.op.label(size), dt)
                         if key not in refs:  # one op's references at a time
                             refs = {r: v for r, v in refs.items() if r[0] == k.op.name}
                             refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
-                        t0 = time.perf_counter()
                         rec = measure(k, size, dt, settings, nthreads, refs[key])
-                        spent += time.perf_counter() - t0
                         last = rec
                     results.records.append(rec)
                     if on_record:

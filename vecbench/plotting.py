@@ -310,8 +310,12 @@ def fig_train_cost(histories: dict[str, dict[str, Any]]) -> Figure:
         color = _EXTRA[i % len(_EXTRA)]
         ax1.plot(range(len(h["cost"])), h["cost"], color=color, lw=1.5, label=name)
         ax2.plot(h["time_s"], h["cost"], color=color, lw=1.5, label=name)
-    ax1.set(xlabel="epoch", ylabel="cost J (full training set)", yscale="log", title="Cost per epoch")
-    ax2.set(xlabel="wall time (s)", ylabel="cost J", yscale="log", title="Cost vs wall time (same backend)")
+    h0 = next(iter(histories.values()))
+    ax1.set(xlabel="epoch", ylabel="cost J (whole training set)", title="Cost after each epoch")
+    ax2.set(xlabel="wall time of the epochs (s)", ylabel="cost J", xscale="symlog",
+            title=f"Cost vs wall time (backend {h0.get('backend', '?')})")
+    fig.suptitle(f"Batch vs mini-batch vs stochastic gradient descent, n_x={h0.get('n_x')}, m={h0.get('m')}, "
+                 f"lr={h0.get('lr')}")
     ax1.legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -323,7 +327,7 @@ def training_figures(results: Results) -> dict[str, Figure]:
     epoch = fig_train_epoch(results)
     if epoch is not None:
         figs["train_epoch"] = epoch
-    histories = results.settings.get("training_histories")
+    histories = results.training.get("histories")
     if histories:
         figs["train_cost"] = fig_train_cost(histories)
     return figs

@@ -222,7 +222,11 @@ def report_main(args: argparse.Namespace, console: Any) -> int:
     if args.run:
         from .harness import run
 
+        from .training import convergence_histories
+
         results = run(sizes="default", progress=True)
+        console.print("training BGD, MBGD and SGD for the convergence figure")
+        results.training["histories"] = convergence_histories()
         path = results.save(folder / "results.json")
         console.print(f"wrote {path}")
         files = [str(path), *files]

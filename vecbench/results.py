@@ -112,6 +112,7 @@ class Results:
     vecbench: str = ""
     interrupted: bool = False
     source: str = "vecbench"
+    training: dict[str, Any] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -137,6 +138,7 @@ class Results:
             "bandwidth_gbps": self.bandwidth_gbps,
             "settings": self.settings,
             "interrupted": self.interrupted,
+            "training": self.training,
             "results": [dataclasses.asdict(r) for r in self.records],
         }
 
@@ -157,6 +159,7 @@ class Results:
             vecbench=d.get("vecbench", ""),
             interrupted=bool(d.get("interrupted", False)),
             source=d.get("source", "vecbench"),
+            training=d.get("training", {}),
         )
 
     @classmethod
@@ -165,10 +168,13 @@ class Results:
         parts = list(parts)
         if not parts:
             raise ValueError("results: nothing to merge")
-        merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records])
+        merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
+                                     bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training))
         for p in parts[1:]:
             for k, v in p.bandwidth_gbps.items():
                 merged.bandwidth_gbps.setdefault(k, v)
+            for k, v in p.training.items():
+                merged.training.setdefault(k, v)
         return merged
 
 

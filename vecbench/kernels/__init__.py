@@ -10,3 +10,4 @@ from . import dot  # noqa: F401, I001
 from . import matvec  # noqa: F401
 from . import broadcast  # noqa: F401
 from . import logreg  # noqa: F401
+from . import train  # noqa: F401

@@ -209,12 +209,15 @@ def _sigmoid1(z: float) -> float:
     return e / (1.0 + e)
 
 
-def _softplus1(z: float) -> float:
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-
-
 def sigmoid_python(z: list[float]) -> list[float]:
     return [_sigmoid1(v) for v in z]
+
+
+def _loss_and_sigmoid(z: float, y: float) -> tuple[float, float]:
+    """One example's cost term and ``a = sigmoid(z)``, sharing one ``exp(-|z|)``."""
+    e = math.exp(-abs(z))
+    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return max(z, 0.0) + math.log1p(e) - y * z, a
 
 
 def _loop(w, b, X, y, grad):
@@ -226,9 +229,10 @@ def _loop(w, b, X, y, grad):
         z = b
         for i in range(n_x):
             z += w[i] * X[i][j]
-        J += _softplus1(z) - y[j] * z
+        loss, a = _loss_and_sigmoid(z, y[j])
+        J += loss
         if grad:
-            dz = _sigmoid1(z) - y[j]
+            dz = a - y[j]
             for i in range(n_x):
                 dw[i] += X[i][j] * dz
             db += dz

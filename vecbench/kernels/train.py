@@ -1,0 +1,177 @@
+"""One training epoch of logistic regression by mini-batch gradient descent.
+
+The lecture's three flavours are one algorithm with different batch sizes:
+``batch = m`` is batch gradient descent (BGD), ``batch = 1`` stochastic (SGD),
+anything between mini-batch (MBGD, typically 32, 64, 128...). For each batch
+``B`` of the shuffled examples (the last one may be smaller)::
+
+    dz = sigmoid(w^T X_B + b) - y_B
+    w <- w - lr * X_B dz / |B|
+    b <- b - lr * mean(dz)
+
+The order of examples is the permutation ``perm``, drawn outside the kernel
+from a seeded generator, so every backend follows the same trajectory. What
+vectorization buys depends on the batch size: at ``batch = 1`` each step is a
+handful of flops and NumPy's per-call overhead dominates, while a compiled
+epoch loop pays none of it.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_vector, check_positive
+from ..registry import Call, OpSpec, register
+from .logreg import _loss_and_sigmoid, check_model, make_model
+
+
+def _check_batch(op: str, batch_size: Any, m: int) -> int:
+    if isinstance(batch_size, str) and batch_size == "full":
+        return m
+    try:
+        b = operator.index(batch_size)
+    except TypeError:
+        raise TypeError(f"{op}: batch_size must be an int or 'full'; got {type(batch_size).__name__}") from None
+    if not 1 <= b <= m:
+        raise ValueError(f"{op}: batch_size must be in [1, m={m}]; got {b}")
+    return b
+
+
+def _check_perm(op: str, perm: Any, m: int) -> np.ndarray:
+    if perm is None:
+        return np.arange(m, dtype=np.int64)
+    p = np.asarray(perm)
+    if p.dtype.kind not in "iu":
+        raise TypeError(f"{op}: perm must be an integer array; got dtype {p.dtype}")
+    p = as_vector(op, "perm", p).astype(np.int64, copy=False)
+    if p.shape != (m,) or not np.array_equal(np.sort(p), np.arange(m)):
+        raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got shape {p.shape}")
+    return p
+
+
+def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any = None) -> Call:
+    """One epoch of mini-batch gradient descent over the examples in ``perm`` order.
+
+    Parameters
+    ----------
+    w : array_like, shape (n_x,)
+    b : float
+    X : array_like, shape (n_x, m)
+        One example per column.
+    y : array_like, shape (m,)
+    lr : float
+        Learning rate, ``> 0``.
+    batch_size : int or "full"
+        Examples per step, ``1 <= batch_size <= m`` (1: SGD, m or "full": BGD).
+    perm : array_like of int, shape (m,), optional
+        Order of the examples (a permutation of ``range(m)``); default: as given.
+
+    Returns
+    -------
+    w : ndarray, shape (n_x,)
+    b : float
+    step_costs : ndarray, shape (ceil(m / batch_size),)
+        The cost of each step's batch, before that step's update.
+    """
+    op = "train_epoch"
+    w, b, X, y = check_model(op, w, b, X, y)
+    m = X.shape[1]
+    return Call((w, b, X, y, check_positive(op, "lr", lr), _check_batch(op, batch_size, m), _check_perm(op, perm, m)),
+                post=lambda r: (r[0], float(r[1]), r[2]))
+
+
+def reference(w, b, X, y, lr, batch_size, perm=None):
+    w = np.asarray(w, np.float64).ravel()
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64).ravel()
+    perm = np.arange(X.shape[1]) if perm is None else np.asarray(perm)
+    batch = X.shape[1] if batch_size == "full" else int(batch_size)
+    return train_epoch_numpy(w, float(b), X, y, float(lr), batch, perm)
+
+
+def make_inputs(size, dtype, rng):
+    w, b, X, y = make_model({"n_x": size["n_x"], "m": size["m"]}, dtype, rng)
+    batch = min(size["batch"], size["m"])
+    # Example-major (Fortran) order, as vecbench.train stores X: a step reads
+    # whole examples, and one example is then one contiguous run of memory.
+    return w, b, np.asfortranarray(X), y, 0.1, batch, rng.permutation(size["m"])
+
+
+def train_epoch_python(w, b, X, y, lr, batch, perm):
+    n_x, m = len(w), len(y)
+    w = list(w)
+    costs = []
+    for start in range(0, m, batch):
+        idx = perm[start:start + batch]
+        dw = [0.0] * n_x
+        db = J = 0.0
+        for j in idx:
+            z = b
+            for i in range(n_x):
+                z += w[i] * X[i][j]
+            loss, a = _loss_and_sigmoid(z, y[j])
+            J += loss
+            dz = a - y[j]
+            for i in range(n_x):
+                dw[i] += X[i][j] * dz
+            db += dz
+        nb = len(idx)
+        for i in range(n_x):
+            w[i] -= lr * dw[i] / nb
+        b -= lr * db / nb
+        costs.append(J / nb)
+    return w, b, costs
+
+
+def train_epoch_numpy(w, b, X, y, lr, batch, perm):
+    m = X.shape[1]
+    w = w.copy()
+    costs = np.empty(math.ceil(m / batch))
+    for k, start in enumerate(range(0, m, batch)):
+        idx = perm[start:start + batch]
+        Xb, yb = X[:, idx], y[idx]  # the gather is part of every step's cost
+        z = w @ Xb + b
+        costs[k] = np.mean(np.logaddexp(0.0, z) - yb * z)
+        e = np.exp(-np.abs(z))
+        dz = np.where(z >= 0, 1.0, e) / (1.0 + e) - yb
+        w -= lr * (Xb @ dz) / len(idx)
+        b -= lr * dz.mean()
+    return w, b, costs
+
+
+def _batch(n_x: int, m: int, batch: int) -> dict[str, int]:
+    return {"n_x": n_x, "m": m, "batch": batch}
+
+
+BATCHES = (1, 8, 32, 128, 1024)
+M_DEFAULT = 20_000
+
+SPEC = OpSpec(
+    name="train_epoch",
+    summary="one epoch of mini-batch GD: per batch, w -= lr X_B dz / |B|, b -= lr mean(dz)",
+    validate=validate,
+    reference=reference,
+    make_inputs=make_inputs,
+    sizes={
+        "test": [_batch(1, 1, 1), _batch(3, 7, 2), _batch(5, 33, 33), _batch(30, 5000, 64), _batch(8, 4096, 4096)],
+        "quick": [_batch(30, 2000, b) for b in (1, 32, 2000)],
+        "default": [_batch(30, M_DEFAULT, b) for b in (*BATCHES, M_DEFAULT)],
+        "large": [_batch(30, 10**5, b) for b in (*BATCHES, 10**5)],
+    },
+    nbytes=lambda s, item: (s["n_x"] * s["m"] + 2 * s["m"]) * item,
+    flops=lambda s: (4 * s["n_x"] + 10) * s["m"],
+    size_of=lambda m: _batch(30, m, 32),
+    tolerance={"float64": (1e-9, 1e-12), "float32": (2e-3, 1e-4)},
+)
+
+register(
+    SPEC,
+    python=train_epoch_python,
+    numpy=train_epoch_numpy,
+    numba="vecbench.kernels.train_numba:train_epoch",
+    numba_parallel="vecbench.kernels.train_numba:train_epoch_parallel",
+)
