@@ -136,3 +136,10 @@ def test_convergence_histories_feed_the_report(tmp_path):
         assert len(run["cost"]) == 4 and len(run["time_s"]) == 4
     # per epoch, SGD makes more progress than BGD on the same data and lr
     assert h["SGD (batch = 1)"]["cost"][1] < h["BGD (batch = m)"]["cost"][1]
+
+
+def test_epoch_times_exclude_jit_compile(data):
+    X, y = data
+    model = vb.train(X, y, batch_size=8, epochs=4, backend="numba_parallel", seed=11)
+    first, rest = model.epoch_times_s[0], sorted(model.epoch_times_s[1:])
+    assert first < 20 * rest[len(rest) // 2] + 1e-3  # a compile would take ~100x longer

@@ -47,8 +47,9 @@ def backend_style(backend: str, order: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def elements(rec: Record) -> int:
-    """Problem size as a number of elements (product of the size parameters)."""
-    return math.prod(rec.size.values()) if rec.size else 0
+    """Problem size as a number of elements: the product of the size parameters
+    (a batch size is how the work is cut, not how much there is)."""
+    return math.prod(v for k, v in rec.size.items() if k != "batch") if rec.size else 0
 
 
 def _ok(results: Results, **where: Any) -> list[Record]:
@@ -56,7 +57,8 @@ def _ok(results: Results, **where: Any) -> list[Record]:
 
 
 def _ops(results: Results) -> list[str]:
-    return list(dict.fromkeys(r.op for r in results if r.ok))
+    # Sweeps over batch size (training) have their own figure.
+    return list(dict.fromkeys(r.op for r in results if r.ok and "batch" not in r.size))
 
 
 def _backends(results: Results) -> list[str]:
@@ -83,6 +85,11 @@ def _legend(fig: Figure, backends: Iterable[str], extra: Sequence[Any] = ()) -> 
 
 
 def _finish(fig: Figure) -> Figure:
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:  # minor tick labels on log axes collide; majors are enough
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return fig
 
@@ -309,15 +316,16 @@ def fig_train_cost(histories: dict[str, dict[str, Any]]) -> Figure:
     for i, (name, h) in enumerate(histories.items()):
         color = _EXTRA[i % len(_EXTRA)]
         ax1.plot(range(len(h["cost"])), h["cost"], color=color, lw=1.5, label=name)
-        ax2.plot(h["time_s"], h["cost"], color=color, lw=1.5, label=name)
+        ax2.plot([1e3 * t for t in h["time_s"]], h["cost"], color=color, lw=1.5, label=name)
     h0 = next(iter(histories.values()))
     ax1.set(xlabel="epoch", ylabel="cost J (whole training set)", title="Cost after each epoch")
-    ax2.set(xlabel="wall time of the epochs (s)", ylabel="cost J", xscale="symlog",
+    ax2.set(xlabel="wall time spent in the epochs (ms)", ylabel="cost J",
             title=f"Cost vs wall time (backend {h0.get('backend', '?')})")
     fig.suptitle(f"Batch vs mini-batch vs stochastic gradient descent, n_x={h0.get('n_x')}, m={h0.get('m')}, "
                  f"lr={h0.get('lr')}")
-    ax1.legend(frameon=False)
-    fig.tight_layout()
+    handles, labels = ax1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
