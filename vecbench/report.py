@@ -44,7 +44,7 @@ def headline(results: Results) -> list[dict[str, Any]]:
     """
     bw = results.bandwidth_gbps.get("best")
     rows: list[dict[str, Any]] = []
-    for op in dict.fromkeys(r.op for r in results):
+    for op in dict.fromkeys(r.op for r in results if "batch" not in r.size):  # batch sweeps: own table
         recs = [r for r in results if r.op == op]
         dtype = "float64" if any(r.dtype == "float64" for r in recs) else recs[0].dtype
         recs = [r for r in recs if r.dtype == dtype]
@@ -86,6 +86,27 @@ def lecture_dot(results: Results) -> dict[str, float] | None:
     fastest = min(best, key=lambda r: r.median_s)
     out.update(fastest_backend=fastest.backend, fastest_ms=fastest.median_s * 1e3)  # type: ignore[arg-type]
     return out
+
+
+def training_table(results: Results) -> list[str]:
+    """Markdown rows: time per epoch per backend at each batch size, and numba's lead over numpy."""
+    recs = [r for r in results if r.op == "train_epoch" and r.ok and r.dtype == "float64"]
+    if not recs:
+        return []
+    backends = list(dict.fromkeys(r.backend for r in recs))
+    by = {(r.size["batch"], r.backend): r.median_s for r in recs}
+    size = recs[0].size
+    lines = [f"Time per epoch (n_x = {size['n_x']}, m = {size['m']}) by batch size; the last column is "
+             "the fastest Numba backend's speedup over NumPy.", "",
+             "| batch size | " + " | ".join(backends) + " | numba vs numpy |",
+             "|---:|" + "---:|" * len(backends) + "---:|"]
+    for batch in sorted({b for b, _ in by}):
+        cells = [_fmt_time(by.get((batch, b))) for b in backends]
+        numba = [by[batch, b] for b in ("numba", "numba_parallel") if (batch, b) in by]
+        ratio = _x(by[batch, "numpy"] / min(numba)) if numba and (batch, "numpy") in by else "-"
+        label = f"{batch} (full)" if batch == size["m"] else str(batch)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} |")
+    return lines
 
 
 def _x(v: float | None, digits: int = 3) -> str:
@@ -150,6 +171,9 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
                    f"{_x(r['vs_python'])} | {_x(r['vs_numpy'])} | {r['gbps']:.2f} | {pct} |")
     out += ["", "Bytes are the minimum traffic of one call (each input read once, each output written once), "
             "so % of bandwidth above 100 means the working set sits in cache.", ""]
+    train = training_table(results)
+    if train:
+        out += ["## Training: what vectorization buys at each batch size", "", *train, ""]
 
     out += ["## Figures", ""]
     captions = {
