@@ -54,12 +54,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    """Add BLAS/threads, Numba threading layer and measured bandwidth to the saved JSON."""
-    from vecbench.bandwidth import measure_bandwidth
+    """Add CPU caches, BLAS and its threads, Numba version and threads to the saved JSON.
+
+    Only facts that stay the same between runs on one machine go here:
+    pytest-benchmark compares machine_info with a saved baseline and warns on
+    any difference. The measured bandwidth and Numba's threading layer (known
+    only once a parallel kernel ran) go in each benchmark's extra_info.
+    """
     from vecbench.machine import machine_info as vb_machine
 
-    machine_info["vecbench"] = {
-        "version": vb.__version__,
-        "machine": vb_machine(),
-        "bandwidth_gbps": measure_bandwidth(),
-    }
+    m = vb_machine()
+    m["numba"].pop("threading_layer", None)
+    # Only NumPy's BLAS and the OpenMP runtime: which other libraries happen
+    # to be loaded (SciPy's own OpenBLAS, say) varies from run to run.
+    m["blas"] = sorted((b for b in m["blas"] if b.get("user_api") != "blas" or "numpy" in str(b.get("filepath"))),
+                       key=lambda b: str(b.get("filepath")))
+    machine_info["vecbench"] = {"version": vb.__version__, "machine": m}
+
+
+@pytest.fixture(scope="session")
+def vb_bandwidth() -> dict[str, float]:
+    """STREAM-style bandwidth, measured once per session."""
+    from vecbench.bandwidth import measure_bandwidth
+
+    return measure_bandwidth()

@@ -73,3 +73,10 @@ def test_step_moves_downhill(backend):
     np.testing.assert_allclose(w1, w - 0.5 * dw)
     assert b1 == pytest.approx(b - 0.5 * db)
     assert vb.kernel("logreg_cost", backend)(w1, b1, X, y) < J0
+
+
+def test_kernels_function_survives_importing_the_kernels_package():
+    # `import vecbench.kernels.x` rebinds vecbench.kernels to the package; it stays callable.
+    code = ("import vecbench.bandwidth, vecbench as vb; from vecbench.kernels import dot; "
+            "import sys; sys.exit(0 if len(vb.kernels(['dot'])) == 4 and vb.kernels() else 1)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .results import format_time as _fmt_time
+
 __all__ = ["main"]
 
 
@@ -33,15 +35,6 @@ def _console() -> Any:
     if not console.is_terminal:  # logs and CI: wide enough for the results table
         console = Console(width=140)
     return console
-
-
-def _fmt_time(s: float | None) -> str:
-    if s is None:
-        return "-"
-    for unit, f in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= f:
-            return f"{s / f:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
 
 
 # ---------------------------------------------------------------- list / info

@@ -296,9 +296,6 @@ def _load() -> None:
     if not _LOADED:
         _LOADED = True
         importlib.import_module("vecbench.kernels")
-        # Importing the subpackage vecbench.kernels rebinds the package
-        # attribute `vecbench.kernels`; the public name is the function.
-        importlib.import_module("vecbench").kernels = kernels
 
 
 def ops() -> list[str]:

@@ -14,19 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .results import Record, Results, load
+from .results import format_time as _fmt_time
 
 __all__ = ["headline", "lecture_dot", "write_report", "report_main"]
 
 SLIDE = {"loop_ms": 718.0, "vectorized_ms": 33.0}
-
-
-def _fmt_time(s: float | None) -> str:
-    if s is None:
-        return "-"
-    for unit, f in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= f:
-            return f"{s / f:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
 
 
 def _elements(r: Record) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Record", "Results", "SCHEMA", "stats", "write_json_atomic", "load"]
+__all__ = ["Record", "Results", "SCHEMA", "format_time", "stats", "write_json_atomic", "load"]
 
 SCHEMA = 1
 # IQR/median above this is flagged as a noisy measurement.
@@ -89,6 +89,16 @@ class Record:
     def from_dict(cls, d: dict[str, Any]) -> Record:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def format_time(s: float | None) -> str:
+    """Seconds as a short readable string: ``0.00123`` -> ``"1.23 ms"``; None -> ``"-"``."""
+    if s is None:
+        return "-"
+    for unit, f in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= f:
+            return f"{s / f:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
 
 
 def stats(samples: Iterable[float]) -> dict[str, float | None]:
@@ -235,10 +245,16 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         records.append(rec)
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})
+    extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
+    bandwidth = next((e["bandwidth_gbps"] for e in extras if "bandwidth_gbps" in e), {})
+    layer = next((e["threading_layer"] for e in extras if "threading_layer" in e), None)
+    vb_machine = dict(vb_info.get("machine", machine))
+    if layer and isinstance(vb_machine.get("numba"), dict):
+        vb_machine["numba"] = {**vb_machine["numba"], "threading_layer": layer}
     return Results(
         records=records,
-        machine=vb_info.get("machine", machine),
-        bandwidth_gbps=vb_info.get("bandwidth_gbps", {}),
+        machine=vb_machine,
+        bandwidth_gbps=bandwidth or vb_info.get("bandwidth_gbps", {}),
         created=d.get("datetime", ""),
         vecbench=vb_info.get("version", ""),
         source="pytest-benchmark",

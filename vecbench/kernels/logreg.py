@@ -317,39 +317,18 @@ SIGMOID = OpSpec(
     flops=lambda s: 4 * s["n"],
     has_out=True,
 )
-COST = OpSpec(
-    name="logreg_cost",
-    summary="J = mean(softplus(z) - y z), z = w^T X + b",
-    validate=validate_cost,
-    reference=cost_reference,
-    make_inputs=make_model,
-    sizes=_MODEL_SIZES,
-    size_of=lambda m: _model(100, m),
-    nbytes=_model_bytes,
-    flops=lambda s: (2 * s["n_x"] + 6) * s["m"],
-)
-GRAD = OpSpec(
-    name="logreg_grad",
-    summary="dz = sigmoid(w^T X + b) - y; dw = X dz / m; db = mean(dz)",
-    validate=validate_grad,
-    reference=grad_reference,
-    make_inputs=make_model,
-    sizes=_MODEL_SIZES,
-    size_of=lambda m: _model(100, m),
-    nbytes=_model_bytes,
-    flops=lambda s: (4 * s["n_x"] + 10) * s["m"],
-)
-STEP = OpSpec(
-    name="logreg_step",
-    summary="w -= lr dw; b -= lr db (one batch gradient-descent step)",
-    validate=validate_step,
-    reference=step_reference,
-    make_inputs=make_step,
-    sizes=_MODEL_SIZES,
-    size_of=lambda m: _model(100, m),
-    nbytes=_model_bytes,
-    flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"],
-)
+def _model_op(name: str, summary: str, validate: Any, reference: Any, flops: Any, make: Any = make_model) -> OpSpec:
+    """The logistic-regression ops share inputs, sizes and byte counts."""
+    return OpSpec(name=name, summary=summary, validate=validate, reference=reference, make_inputs=make,
+                  sizes=_MODEL_SIZES, size_of=lambda m: _model(100, m), nbytes=_model_bytes, flops=flops)
+
+
+COST = _model_op("logreg_cost", "J = mean(softplus(z) - y z), z = w^T X + b", validate_cost, cost_reference,
+                 flops=lambda s: (2 * s["n_x"] + 6) * s["m"])
+GRAD = _model_op("logreg_grad", "dz = sigmoid(w^T X + b) - y; dw = X dz / m; db = mean(dz)", validate_grad,
+                 grad_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"])
+STEP = _model_op("logreg_step", "w -= lr dw; b -= lr db (one batch gradient-descent step)", validate_step,
+                 step_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"], make=make_step)
 
 register(SIGMOID, python=sigmoid_python, numpy=sigmoid_numpy, **_numba("sigmoid"))
 register(COST, python=cost_python, numpy=cost_numpy, **_numba("cost"))
