@@ -34,7 +34,7 @@ MARKERS = {"python": "s", "numpy": "o", "numba": "^", "numba_parallel": "v"}
 _EXTRA = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 plt.rcParams.update({"figure.dpi": 110, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 8,
-                     "axes.grid": True, "grid.alpha": 0.3})
+                     "axes.grid": True, "grid.alpha": 0.3, "svg.hashsalt": "vecbench"})
 
 
 def backend_style(backend: str, order: Sequence[str] = ()) -> dict[str, Any]:
