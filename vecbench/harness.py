@@ -247,6 +247,21 @@ def _predicted_s(op: OpSpec, last: Record, size: Size) -> float:
     return per_call * work(size) / work(last.size)
 
 
+def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | None, settings: Settings) -> str:
+    """Why ``size`` is not measured (memory, an earlier failure, the time budget), or ""."""
+    too_big = _too_big(op, size, dtype)
+    if too_big or last is None:
+        return too_big
+    if not last.ok:
+        return f"a smaller size {last.status}"
+    predicted = _predicted_s(op, last, size)
+    calls = settings.repeats + 2  # warm-up, calibration, samples
+    if predicted * calls > settings.budget_s:
+        return (f"time budget: ~{predicted:.3g} s per call predicted from {last.label}; "
+                f"{calls} calls would exceed the {settings.budget_s:g} s budget per measurement")
+    return ""
+
+
 # ---------------------------------------------------------------- the sweep
 def run(
     ops: Sequence[str] | None = None,
@@ -311,25 +326,15 @@ def run(
                 last: Record | None = None
                 for size in sweep:
                     bar.describe(f"{k.op.name} {k.backend.name} {k.op.label(size)} {dt}")
-                    predicted = _predicted_s(k.op, last, size) if last is not None and last.ok else 0.0
-                    calls = settings.repeats + 2
-                    too_big = _too_big(k.op, size, dt)
-                    if too_big:
-                        rec = new_record(k, size, dt, nthreads, status="skipped", reason=too_big)
-                    elif last is not None and not last.ok:
-                        rec = new_record(k, size, dt, nthreads, status="skipped",
-                                         reason=f"a smaller size {last.status}")
-                    elif predicted * calls > settings.budget_s and last is not None:
-                        rec = new_record(k, size, dt, nthreads, status="skipped", reason=(
-                            f"time budget: ~{predicted:.3g} s per call predicted from "
-                            f"{last.label}; {calls} calls would exceed the {settings.budget_s:g} s budget per measurement"))
+                    reason = _skip_reason(k.op, size, dt, last, settings)
+                    if reason:
+                        rec = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
                     else:
                         key = (k.op.name, k.op.label(size), dt)
                         if key not in refs:  # one op's references at a time
                             refs = {r: v for r, v in refs.items() if r[0] == k.op.name}
                             refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
-                        rec = measure(k, size, dt, settings, nthreads, refs[key])
-                        last = rec
+                        rec = last = measure(k, size, dt, settings, nthreads, refs[key])
                     results.records.append(rec)
                     if on_record:
                         on_record(rec)
