@@ -21,16 +21,27 @@ import numba
 import numpy as np
 
 from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
+from ._vmath import exp_nonpos, log1p_unit
 
 L2_BLOCK_BYTES = 800 * 1024  # the packed block of X (n_x x block) stays in a 2 MiB L2
 
 
+SIGMOID_BLOCK = 512
+
+
 @numba.njit(**JIT)
 def _sigmoid_range(z, out, lo, hi):
-    for i in range(lo, hi):
-        zi = z[i]
-        e = math.exp(-abs(zi))
-        out[i] = (1.0 if zi >= 0.0 else e) / (1.0 + e)
+    """``out[lo:hi] = sigmoid(z[lo:hi])`` in blocks, with the vectorizable exp."""
+    t = np.empty(SIGMOID_BLOCK)
+    e = np.empty(SIGMOID_BLOCK)
+    bits = np.empty(SIGMOID_BLOCK, dtype=np.int64)
+    for start in range(lo, hi, SIGMOID_BLOCK):
+        nb = min(SIGMOID_BLOCK, hi - start)
+        for j in range(nb):
+            t[j] = -abs(z[start + j])
+        exp_nonpos(t[:nb], e[:nb], bits[:nb])
+        for j in range(nb):
+            out[start + j] = (1.0 if z[start + j] >= 0.0 else e[j]) / (1.0 + e[j])
 
 
 @numba.njit(**JIT)
@@ -110,7 +121,31 @@ def _dw_rows8(P, dz, dw, i, nb):
 
 
 @numba.njit(**JIT)
-def _block_c(w, b, X, y, start, nb, dw, grad, z, P):
+def _loss_and_dz_block(z, y, start, nb, S, bits):
+    """Cost and ``db`` sums of a block; ``z[:nb]`` is overwritten with ``dz = a - y``.
+
+    The same arithmetic as :func:`_loss_and_dz`, with the vectorizable
+    ``exp``/``log1p`` of :mod:`._vmath`: this loop runs in SIMD lanes.
+    """
+    t, e = S[0, :nb], S[1, :nb]
+    for j in range(nb):
+        t[j] = -abs(z[j])
+    exp_nonpos(t, e, bits[:nb])
+    cost = 0.0
+    dbs = 0.0
+    for j in range(nb):
+        zj = z[j]
+        ej = e[j]
+        yj = y[start + j]
+        a = (1.0 if zj >= 0.0 else ej) / (1.0 + ej)
+        cost += max(zj, 0.0) + log1p_unit(ej) - yj * zj
+        dbs += a - yj
+        z[j] = a - yj
+    return cost, dbs
+
+
+@numba.njit(**JIT)
+def _block_c(w, b, X, y, start, nb, dw, grad, z, P, S, bits):
     """Cost and gradient sums of examples ``[start, start+nb)`` of a row-major X."""
     n_x = X.shape[0]
     n8 = n_x - n_x % 8
@@ -124,13 +159,7 @@ def _block_c(w, b, X, y, start, nb, dw, grad, z, P):
             x = X[i, start + j]
             P[i, j] = x
             z[j] += wi * x
-    cost = 0.0
-    dbs = 0.0
-    for j in range(nb):
-        loss, dz = _loss_and_dz(z[j], y[start + j])
-        cost += loss
-        dbs += dz
-        z[j] = dz  # reuse the buffer for dz
+    cost, dbs = _loss_and_dz_block(z, y, start, nb, S, bits)  # z now holds dz
     if grad:
         for i in range(0, n8, 8):
             _dw_rows8(P, z, dw, i, nb)
@@ -143,13 +172,13 @@ def _block_c(w, b, X, y, start, nb, dw, grad, z, P):
 
 
 @numba.njit(**JIT)
-def _range_c(w, b, X, y, lo, hi, dw, grad, z, P):
+def _range_c(w, b, X, y, lo, hi, dw, grad, z, P, S, bits):
     """Sums over examples ``[lo, hi)`` of a row-major X, one cache-sized block at a time."""
     block = z.shape[0]
     cost = 0.0
     dbs = 0.0
     for start in range(lo, hi, block):
-        c, d = _block_c(w, b, X, y, start, min(block, hi - start), dw, grad, z, P)
+        c, d = _block_c(w, b, X, y, start, min(block, hi - start), dw, grad, z, P, S, bits)
         cost += c
         dbs += d
     return cost, dbs
@@ -175,10 +204,10 @@ def _range_f(w, b, X, y, lo, hi, dw, grad):
 
 
 @numba.njit(**JIT)
-def _range(w, b, X, y, lo, hi, dw, grad, fortran, z, P):
+def _range(w, b, X, y, lo, hi, dw, grad, fortran, z, P, S, bits):
     if fortran:
         return _range_f(w, b, X, y, lo, hi, dw, grad)
-    return _range_c(w, b, X, y, lo, hi, dw, grad, z, P)
+    return _range_c(w, b, X, y, lo, hi, dw, grad, z, P, S, bits)
 
 
 def _block(X: np.ndarray) -> int:
@@ -192,7 +221,9 @@ def _serial(w, b, X, y, grad, fortran, block):
     dw = np.zeros(n_x)
     z = np.empty(block)
     P = np.empty((n_x, block))
-    cost, dbs = _range(w, b, X, y, 0, m, dw, grad, fortran, z, P)
+    S = np.empty((2, block))
+    bits = np.empty(block, dtype=np.int64)
+    cost, dbs = _range(w, b, X, y, 0, m, dw, grad, fortran, z, P, S, bits)
     return dw / m, dbs / m, cost / m
 
 
@@ -208,10 +239,12 @@ def _parallel(w, b, X, y, grad, fortran, block, nworkers):
         # Scratch per worker, not per chunk: nothing is allocated in the loop.
         z = np.empty(block)
         P = np.empty((n_x, block))
+        S = np.empty((2, block))
+        bits = np.empty(block, dtype=np.int64)
         c0, c1 = chunk_bounds(chunks, nworkers, t)
         for c in range(c0, c1):
             lo, hi = chunk_bounds(m, chunks, c)
-            costs[c], dbs[c] = _range(w, b, X, y, lo, hi, dws[c], grad, fortran, z, P)
+            costs[c], dbs[c] = _range(w, b, X, y, lo, hi, dws[c], grad, fortran, z, P, S, bits)
     return dws.sum(axis=0) / m, dbs.sum() / m, costs.sum() / m
 
 
