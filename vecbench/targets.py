@@ -64,10 +64,12 @@ def evaluate(results: Results, targets: list[Target] = TARGETS) -> list[dict[str
         best = min(cands, key=lambda r: r.median_s)
         speedup = numpy.median_s / best.median_s
         share = best.gbps / bw if bw and best.gbps else None
-        ok = speedup >= t.min_speedup and (t.min_bandwidth is None or (share or 0) >= t.min_bandwidth)
+        fast = speedup >= t.min_speedup
+        full = t.min_bandwidth is None or (share or 0.0) >= t.min_bandwidth
+        short = [name for name, met in (("speedup", fast), ("bandwidth", full)) if not met]
         rows.append({"target": t, "label": label, "best": best.backend, "speedup": speedup,
                      "numpy_s": numpy.median_s, "best_s": best.median_s, "gbps": best.gbps,
-                     "share": share, "ok": ok, "note": ""})
+                     "share": share, "ok": not short, "note": "short: " + ", ".join(short) if short else ""})
     return rows
 
 
@@ -109,7 +111,7 @@ def run_targets(threads: int | None = None, console: Any = None, output: str | N
         need_bw = f">= {100 * t.min_bandwidth:.0f}%" if t.min_bandwidth else ""
         table.add_row(t.op, r["label"], f"{r['numpy_s'] * 1e3:.3f} ms", f"{r['best']} {r['best_s'] * 1e3:.3f} ms",
                       f"{r['speedup']:.2f}x", f">= {t.min_speedup}x", f"{r['gbps']:.1f}", share, need_bw,
-                      "[green]pass[/green]" if r["ok"] else "[yellow]short[/yellow]")
+                      "[green]pass[/green]" if r["ok"] else f"[yellow]{r['note']}[/yellow]")
     if quick:
         with tempfile.TemporaryDirectory() as cache:
             cold, warm = _quick_wall(cache), _quick_wall(cache)
