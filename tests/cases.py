@@ -20,13 +20,13 @@ def kernel_id(k: vb.Kernel) -> str:
 def small_sizes(op: vb.OpSpec) -> list[dict[str, int]]:
     """Small sizes for every op, built from the keys of its sweep.
 
-    One element, odd sizes, and one size big enough (~2e5 elements) that the
+    One element, odd sizes, and one size big enough (~3e5 elements) that the
     parallel kernels split it into several chunks.
     """
     if "test" in op.sizes:
         return list(op.sizes["test"])
     keys = list(op.sizes["quick"][0])
-    shapes = {1: [(1,), (7,), (200_003,)], 2: [(1, 1), (7, 3), (3, 8), (501, 401)]}[len(keys)]
+    shapes = {1: [(1,), (7,), (300_007,)], 2: [(1, 1), (7, 3), (3, 8), (501, 401)]}[len(keys)]
     return [dict(zip(keys, s)) for s in shapes]
 
 

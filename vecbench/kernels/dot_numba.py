@@ -42,7 +42,13 @@ def _dot_parallel(a, b, nworkers):
     return partial.sum()
 
 
+# Waking the worker threads costs tens of microseconds here, more than a
+# serial dot of fewer elements than this takes (measured on the 2-core
+# reference machine: the parallel kernel lost at n = 1e5).
+PARALLEL_MIN_N = 1 << 18
+
+
 def dot_parallel(a, b):
-    if a.shape[0] < 2 * MIN_CHUNK:  # one chunk: skip even asking for the thread count
+    if a.shape[0] < PARALLEL_MIN_N:
         return dot(a, b)
     return _dot_parallel(a, b, workers())
