@@ -22,7 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .results import Record, Results  # noqa: E402
 
-__all__ = ["COLORS", "backend_style", "elements", "save", "ALL_FIGURES"]
+__all__ = ["COLORS", "backend_style", "save", "ALL_FIGURES"]
 
 COLORS = {
     "python": "#7f7f7f",
@@ -46,14 +46,8 @@ def backend_style(backend: str, order: Sequence[str] = ()) -> dict[str, Any]:
     return {"color": _EXTRA[i % len(_EXTRA)], "marker": "D"}
 
 
-def elements(rec: Record) -> int:
-    """Problem size as a number of elements: the product of the size parameters
-    (a batch size is how the work is cut, not how much there is)."""
-    return math.prod(v for k, v in rec.size.items() if k != "batch") if rec.size else 0
-
-
 def _ok(results: Results, **where: Any) -> list[Record]:
-    return sorted((r for r in results.select(**where) if r.ok), key=elements)
+    return sorted((r for r in results.select(**where) if r.ok), key=lambda r: r.elements)
 
 
 def _ops(results: Results) -> list[str]:
@@ -109,7 +103,7 @@ def fig_time(results: Results) -> Figure:
             recs = _ok(results, op=op, backend=b)
             if not recs:
                 continue
-            x = [elements(r) for r in recs]
+            x = [r.elements for r in recs]
             style = backend_style(b, backends)
             ax.plot(x, [r.median_s for r in recs], ms=4, lw=1.4, **style)
             lo = [min(r.samples_s) if r.samples_s else r.min_s for r in recs]
@@ -124,10 +118,10 @@ def speedups(results: Results, baseline: str) -> dict[tuple[str, str], list[tupl
     """``{(op, backend): [(elements, baseline_median / median), ...]}`` where both are ok."""
     base = {(r.op, r.label, r.dtype): r.median_s for r in results if r.backend == baseline and r.ok}
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for r in sorted(results, key=elements):
+    for r in sorted(results, key=lambda r: r.elements):
         t = base.get((r.op, r.label, r.dtype))
         if r.ok and t and r.backend != baseline:
-            out[r.op, r.backend].append((elements(r), t / r.median_s))
+            out[r.op, r.backend].append((r.elements, t / r.median_s))
     return out
 
 

@@ -21,13 +21,6 @@ __all__ = ["headline", "lecture_dot", "write_report", "report_main"]
 SLIDE = {"loop_ms": 718.0, "vectorized_ms": 33.0}
 
 
-def _elements(r: Record) -> int:
-    n = 1
-    for v in r.size.values():
-        n *= v
-    return n
-
-
 def headline(results: Results) -> list[dict[str, Any]]:
     """For each op, every backend at the largest size where numpy and another backend succeeded.
 
@@ -47,7 +40,7 @@ def headline(results: Results) -> list[dict[str, Any]]:
                   if bs.get("numpy") and bs["numpy"].ok and sum(r.ok for r in bs.values()) >= 2]
         if not common:
             continue
-        label = max(common, key=lambda lab: _elements(by_label[lab]["numpy"]))
+        label = max(common, key=lambda lab: by_label[lab]["numpy"].elements)
         group = by_label[label]
         t_py = group["python"].median_s if "python" in group and group["python"].ok else None
         t_np = group["numpy"].median_s

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -72,15 +73,25 @@ class Record:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def elements(self) -> int:
+        """Problem size as a number of elements: the product of the size parameters
+        (a batch size is how the work is cut, not how much there is)."""
+        return math.prod(v for k, v in self.size.items() if k != "batch") if self.size else 0
+
+    def set_rates(self) -> None:
+        """GB/s and GFLOP/s from the byte and flop counts and the median time."""
+        if self.median_s:
+            self.gbps = self.bytes / self.median_s / 1e9
+            self.gflops = self.flops / self.median_s / 1e9
+
     def set_samples(self, samples_s: list[float], loops: int) -> None:
         """Store per-call samples and derive min/median/IQR and rates."""
         self.samples_s = list(samples_s)
         self.loops_per_sample = loops
         s = stats(samples_s)
         self.min_s, self.median_s, self.iqr_s = s["min"], s["median"], s["iqr"]
-        if self.median_s:
-            self.gbps = self.bytes / self.median_s / 1e9
-            self.gflops = self.flops / self.median_s / 1e9
+        self.set_rates()
         spread = (self.iqr_s or 0.0) / self.median_s if self.median_s else 0.0
         if spread > NOISY_SPREAD and len(samples_s) >= 3:
             self.warnings.append(f"noisy: IQR is {spread:.0%} of the median")
@@ -240,8 +251,7 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         rec.samples_s = list(st.get("data") or [])
         rec.loops_per_sample = int(st.get("iterations", 1))
         rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
-        rec.gbps = rec.bytes / rec.median_s / 1e9
-        rec.gflops = rec.flops / rec.median_s / 1e9
+        rec.set_rates()
         records.append(rec)
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})

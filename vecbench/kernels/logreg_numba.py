@@ -20,7 +20,7 @@ import math
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
+from ._jit import JIT, PJIT, chunk_bounds, dot_rows8, is_fortran, n_chunks, workers
 from ._vmath import exp_nonpos, log1p_unit
 
 L2_BLOCK_BYTES = 800 * 1024  # the packed block of X (n_x x block) stays in a 2 MiB L2
@@ -99,44 +99,36 @@ def _z_rows8(w, X, z, P, i, start, nb, pack):
 @numba.njit(**JIT)
 def _dw_rows8(P, dz, dw, i, nb):
     """``dw[i:i+8] += P[i:i+8, :nb] @ dz[:nb]``."""
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    for j in range(nb):
-        d = dz[j]
-        a0 += P[i, j] * d
-        a1 += P[i + 1, j] * d
-        a2 += P[i + 2, j] * d
-        a3 += P[i + 3, j] * d
-        a4 += P[i + 4, j] * d
-        a5 += P[i + 5, j] * d
-        a6 += P[i + 6, j] * d
-        a7 += P[i + 7, j] * d
-    dw[i] += a0
-    dw[i + 1] += a1
-    dw[i + 2] += a2
-    dw[i + 3] += a3
-    dw[i + 4] += a4
-    dw[i + 5] += a5
-    dw[i + 6] += a6
-    dw[i + 7] += a7
+    d0, d1, d2, d3, d4, d5, d6, d7 = dot_rows8(P, i, dz, nb)
+    dw[i] += d0
+    dw[i + 1] += d1
+    dw[i + 2] += d2
+    dw[i + 3] += d3
+    dw[i + 4] += d4
+    dw[i + 5] += d5
+    dw[i + 6] += d6
+    dw[i + 7] += d7
 
 
 @numba.njit(**JIT)
-def _loss_and_dz_block(z, y, start, nb, S, bits):
-    """Cost and ``db`` sums of a block; ``z[:nb]`` is overwritten with ``dz = a - y``.
+def loss_and_dz_block(z, y, t, e, bits):
+    """Cost and ``db`` sums over a block; ``z`` is overwritten with ``dz = a - y``.
 
-    The same arithmetic as :func:`_loss_and_dz`, with the vectorizable
-    ``exp``/``log1p`` of :mod:`._vmath`: this loop runs in SIMD lanes.
+    ``y`` holds the block's labels aligned with ``z``; ``t``, ``e`` (float) and
+    ``bits`` (int64) are scratch of the same length. The same arithmetic as
+    :func:`_loss_and_dz`, with the vectorizable ``exp``/``log1p`` of
+    :mod:`._vmath`: this loop runs in SIMD lanes.
     """
-    t, e = S[0, :nb], S[1, :nb]
+    nb = z.shape[0]
     for j in range(nb):
         t[j] = -abs(z[j])
-    exp_nonpos(t, e, bits[:nb])
+    exp_nonpos(t, e, bits)
     cost = 0.0
     dbs = 0.0
     for j in range(nb):
         zj = z[j]
         ej = e[j]
-        yj = y[start + j]
+        yj = y[j]
         a = (1.0 if zj >= 0.0 else ej) / (1.0 + ej)
         cost += max(zj, 0.0) + log1p_unit(ej) - yj * zj
         dbs += a - yj
@@ -157,9 +149,11 @@ def _block_c(w, b, X, y, start, nb, dw, grad, z, P, S, bits):
         wi = w[i]
         for j in range(nb):
             x = X[i, start + j]
-            P[i, j] = x
+            if grad:
+                P[i, j] = x
             z[j] += wi * x
-    cost, dbs = _loss_and_dz_block(z, y, start, nb, S, bits)  # z now holds dz
+    # z now holds dz
+    cost, dbs = loss_and_dz_block(z[:nb], y[start:start + nb], S[0, :nb], S[1, :nb], bits[:nb])
     if grad:
         for i in range(0, n8, 8):
             _dw_rows8(P, z, dw, i, nb)

@@ -1,8 +1,7 @@
 """Numba kernels for :mod:`vecbench.kernels.matvec`.
 
 Loops follow the matrix's memory order: for a C-ordered ``A`` each ``u_i`` is
-a contiguous row dot product, eight rows at a time (eight concurrent memory
-streams and one load of ``v[j]`` for eight rows); for a Fortran-ordered ``A``,
+a contiguous row dot product, eight rows at a time (``_jit.dot_rows8``); for a Fortran-ordered ``A``,
 ``u`` accumulates contiguous columns scaled by ``v_j`` (axpy). Other layouts
 take the row path with strided access (correct, slower).
 """
@@ -12,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, chunk_bounds, is_fortran, workers
+from ._jit import JIT, PJIT, chunk_bounds, dot_rows8, is_fortran, workers
 
 
 @numba.njit(**JIT)
@@ -20,19 +19,8 @@ def _rows(A, v, out, lo, hi):
     k = A.shape[1]
     i = lo
     while i + 8 <= hi:
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-        for j in range(k):
-            vj = v[j]
-            a0 += A[i, j] * vj
-            a1 += A[i + 1, j] * vj
-            a2 += A[i + 2, j] * vj
-            a3 += A[i + 3, j] * vj
-            a4 += A[i + 4, j] * vj
-            a5 += A[i + 5, j] * vj
-            a6 += A[i + 6, j] * vj
-            a7 += A[i + 7, j] * vj
-        out[i], out[i + 1], out[i + 2], out[i + 3] = a0, a1, a2, a3
-        out[i + 4], out[i + 5], out[i + 6], out[i + 7] = a4, a5, a6, a7
+        out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], out[i + 6], out[i + 7] = (
+            dot_rows8(A, i, v, k))
         i += 8
     for r in range(i, hi):
         acc = 0.0

@@ -17,8 +17,7 @@ import numba
 import numpy as np
 
 from ._jit import JIT, PJIT, chunk_bounds, n_chunks, workers
-from ._vmath import exp_nonpos, log1p_unit
-from .logreg_numba import _loss_and_dz
+from .logreg_numba import _loss_and_dz, loss_and_dz_block
 
 PARALLEL_MIN_BATCH = 2048
 SIMD_MIN_BATCH = 4  # below this the per-example path beats the three-pass batch path
@@ -54,29 +53,20 @@ def _accumulate_simd(w, b, X, y, perm, lo, hi, dw, S, bits):
 
     Three passes over the batch: ``z`` per example, then the cost terms and
     ``dz`` for the whole batch at once (SIMD ``exp``/``log1p`` from
-    :mod:`._vmath`), then ``dw``. ``S`` (3 x batch) and ``bits`` are scratch.
+    :mod:`._vmath`, shared with the logistic-regression kernels), then ``dw``.
+    ``S`` (4 x batch: z, labels, two temporaries) and ``bits`` are scratch.
     """
     n_x = X.shape[0]
     nb = hi - lo
-    z, t, e = S[0, :nb], S[1, :nb], S[2, :nb]
+    z, yb = S[0, :nb], S[3, :nb]
     for k in range(nb):
         j = perm[lo + k]
         acc = b
         for i in range(n_x):
             acc += w[i] * X[i, j]
         z[k] = acc
-        t[k] = -abs(acc)
-    exp_nonpos(t, e, bits[:nb])
-    J = 0.0
-    db = 0.0
-    for k in range(nb):
-        zk = z[k]
-        ek = e[k]
-        yk = y[perm[lo + k]]
-        a = (1.0 if zk >= 0.0 else ek) / (1.0 + ek)
-        J += max(zk, 0.0) + log1p_unit(ek) - yk * zk
-        db += a - yk
-        z[k] = a - yk
+        yb[k] = y[j]
+    J, db = loss_and_dz_block(z, yb, S[1, :nb], S[2, :nb], bits[:nb])  # z now holds dz
     for k in range(nb):
         j = perm[lo + k]
         dz = z[k]
@@ -90,7 +80,7 @@ def _epoch(w0, b, X, y, lr, batch, perm):
     n_x, m = X.shape
     w = w0.astype(np.float64)
     dw = np.empty(n_x)
-    S = np.empty((3, batch))
+    S = np.empty((4, batch))
     bits = np.empty(batch, dtype=np.int64)
     costs = np.empty((m + batch - 1) // batch)
     k = 0
@@ -124,7 +114,7 @@ def _epoch_parallel(w0, b, X, y, lr, batch, perm, nworkers):
         dws[:, :] = 0.0
         for c in numba.prange(chunks):
             lo, hi = chunk_bounds(nb, chunks, c)
-            S = np.empty((3, hi - lo))  # per chunk: at most a few allocations per step
+            S = np.empty((4, hi - lo))  # per chunk: at most a few allocations per step
             bits = np.empty(hi - lo, dtype=np.int64)
             Js[c], dbs[c] = _accumulate_simd(w, b, X, y, perm, start + lo, start + hi, dws[c], S, bits)
         dw = dws.sum(axis=0)
