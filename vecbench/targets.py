@@ -88,12 +88,10 @@ def run_targets(threads: int | None = None, console: Any = None, output: str | N
     """Measure every target, print ratio vs target and pass/short; 1 if a kernel failed."""
     from rich.table import Table
 
-    results = Results()
-    parts = []
-    for i, t in enumerate(TARGETS):
-        parts.append(run(ops=[t.op], backends=["numpy", *t.backends], sizes=[t.size], threads=threads,
-                         settings=Settings(), bandwidth=(i == 0), progress=False))
-    results = Results.merge(parts)
+    results = Results.merge(
+        run(ops=[t.op], backends=["numpy", *t.backends], sizes=[t.size], threads=threads,
+            settings=Settings(), bandwidth=(i == 0), progress=False)
+        for i, t in enumerate(TARGETS))
     if output:
         results.save(output)
     rows = evaluate(results)
