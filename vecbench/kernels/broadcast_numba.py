@@ -16,20 +16,41 @@ import numpy as np
 from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
 from .broadcast import CONSTANT_RTOL
 
+COLSUM_CHUNKS = 32
+
 
 @numba.njit(**JIT)
 def _colsum_rows(A, lo, hi, s):
-    """``s += A[lo:hi].sum(axis=0)``, eight rows per sweep of ``s`` (eight memory streams)."""
+    """``s += A[lo:hi].sum(axis=0)``, up to eight rows per sweep of ``s``.
+
+    Each sweep loads and stores ``s`` once for several rows of ``A`` (several
+    memory streams); the last 1-7 rows take one more sweep, never one per row.
+    """
     n = A.shape[1]
     i = lo
     while i + 8 <= hi:
         for j in range(n):
-            s[j] += (A[i, j] + A[i + 1, j] + A[i + 2, j] + A[i + 3, j]
-                     + A[i + 4, j] + A[i + 5, j] + A[i + 6, j] + A[i + 7, j])
+            s[j] += (((A[i, j] + A[i + 1, j]) + (A[i + 2, j] + A[i + 3, j]))
+                     + ((A[i + 4, j] + A[i + 5, j]) + (A[i + 6, j] + A[i + 7, j])))
         i += 8
-    for r in range(i, hi):
+    if i + 4 <= hi:
         for j in range(n):
-            s[j] += A[r, j]
+            s[j] += (A[i, j] + A[i + 1, j]) + (A[i + 2, j] + A[i + 3, j])
+        i += 4
+    if i + 2 <= hi:
+        for j in range(n):
+            s[j] += A[i, j] + A[i + 1, j]
+        i += 2
+    if i < hi:
+        for j in range(n):
+            s[j] += A[i, j]
+
+
+@numba.njit(**JIT)
+def _reciprocal_percent(s):
+    for j in range(s.size):
+        s[j] = 100.0 / s[j]
+    return s
 
 
 @numba.njit(**JIT)
@@ -58,28 +79,41 @@ def _col_percent_serial(A, out, fortran):
         return out
     s = np.zeros(n)
     _colsum_rows(A, 0, m, s)
-    _scale_rows(A, 100.0 / s, out, 0, m)
+    _scale_rows(A, _reciprocal_percent(s), out, 0, m)
     return out
 
 
 @numba.njit(**PJIT)
-def _col_percent_parallel(A, out, fortran, nworkers):
+def _col_percent_columns(A, out):
+    """Fortran order: each column is contiguous, summed and scaled while in cache."""
+    for j in numba.prange(A.shape[1]):
+        _percent_col(A, out, j)
+    return out
+
+
+@numba.njit(**PJIT)
+def _col_percent_rows(A, out, nworkers):
+    """C order: column sums over row chunks (one partial row per chunk), then scaling by rows."""
     m, n = A.shape
-    if fortran:
-        for j in numba.prange(n):
-            _percent_col(A, out, j)
-        return out
-    chunks = min(n_chunks(m * n, 1 << 15), m)
+    # Few chunks: the partial sums are reduced serially below, and each
+    # chunk's rows are summed eight at a time.
+    chunks = min(n_chunks(m * n, 1 << 15), max(1, m // 8), COLSUM_CHUNKS)
     if chunks == 1:  # too small to pay for waking threads
-        return _col_percent_serial(A, out, fortran)
+        return _col_percent_serial(A, out, False)
     nworkers = min(nworkers, chunks)
-    partial = np.zeros((chunks, n))  # one row of column sums per chunk: race-free
+    partial = np.empty((chunks, n))  # one row of column sums per chunk: race-free
     for t in numba.prange(nworkers):
         c0, c1 = chunk_bounds(chunks, nworkers, t)
         for c in range(c0, c1):
             lo, hi = chunk_bounds(m, chunks, c)
-            _colsum_rows(A, lo, hi, partial[c])
-    r = 100.0 / partial.sum(axis=0)
+            p = partial[c]
+            p[:] = 0.0  # zeroed by the thread that uses it
+            _colsum_rows(A, lo, hi, p)
+    r = partial[0].copy()
+    for c in range(1, chunks):  # in chunk order: the same sums whatever the thread count
+        for j in range(n):
+            r[j] += partial[c, j]
+    _reciprocal_percent(r)
     for t in numba.prange(nworkers):
         lo, hi = chunk_bounds(m, nworkers, t)
         _scale_rows(A, r, out, lo, hi)
@@ -126,7 +160,9 @@ def col_percent(A, out):
 
 
 def col_percent_parallel(A, out):
-    return _col_percent_parallel(A, out, is_fortran(A), workers())
+    if is_fortran(A):
+        return _col_percent_columns(A, out)
+    return _col_percent_rows(A, out, workers())
 
 
 standardize = _standardize_serial

@@ -37,11 +37,13 @@ def _sigmoid_range(z, out, lo, hi):
     bits = np.empty(SIGMOID_BLOCK, dtype=np.int64)
     for start in range(lo, hi, SIGMOID_BLOCK):
         nb = min(SIGMOID_BLOCK, hi - start)
+        zb = z[start:start + nb]  # views: contiguous loads (see _z_rows8)
+        ob = out[start:start + nb]
         for j in range(nb):
-            t[j] = -abs(z[start + j])
+            t[j] = -abs(zb[j])
         exp_nonpos(t[:nb], e[:nb], bits[:nb])
         for j in range(nb):
-            out[start + j] = (1.0 if z[start + j] >= 0.0 else e[j]) / (1.0 + e[j])
+            ob[j] = (1.0 if zb[j] >= 0.0 else e[j]) / (1.0 + e[j])
 
 
 @numba.njit(**JIT)
@@ -86,10 +88,13 @@ def _z_rows8(w, X, z, P, i, start, nb, pack):
     """
     w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
     w4, w5, w6, w7 = w[i + 4], w[i + 5], w[i + 6], w[i + 7]
+    # Row views: the index j is provably >= 0, so loads stay contiguous
+    # (X[i, start + j] would need a negative-index check per element).
+    r0, r1, r2, r3 = X[i, start:start + nb], X[i + 1, start:start + nb], X[i + 2, start:start + nb], X[i + 3, start:start + nb]
+    r4, r5, r6, r7 = X[i + 4, start:start + nb], X[i + 5, start:start + nb], X[i + 6, start:start + nb], X[i + 7, start:start + nb]
     for j in range(nb):
-        k = start + j
-        x0, x1, x2, x3 = X[i, k], X[i + 1, k], X[i + 2, k], X[i + 3, k]
-        x4, x5, x6, x7 = X[i + 4, k], X[i + 5, k], X[i + 6, k], X[i + 7, k]
+        x0, x1, x2, x3 = r0[j], r1[j], r2[j], r3[j]
+        x4, x5, x6, x7 = r4[j], r5[j], r6[j], r7[j]
         if pack:
             P[i, j], P[i + 1, j], P[i + 2, j], P[i + 3, j] = x0, x1, x2, x3
             P[i + 4, j], P[i + 5, j], P[i + 6, j], P[i + 7, j] = x4, x5, x6, x7
@@ -147,8 +152,9 @@ def _block_c(w, b, X, y, start, nb, dw, grad, z, P, S, bits):
         _z_rows8(w, X, z, P, i, start, nb, grad)
     for i in range(n8, n_x):
         wi = w[i]
+        row = X[i, start:start + nb]
         for j in range(nb):
-            x = X[i, start + j]
+            x = row[j]
             if grad:
                 P[i, j] = x
             z[j] += wi * x
