@@ -14,9 +14,20 @@ import numba
 import numpy as np
 
 from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
+from ._memory import aligned_offset, scale_store_stream4, store_fence
 from .broadcast import CONSTANT_RTOL
 
 COLSUM_CHUNKS = 32
+# Outputs at least this large are written with streaming stores. Measured on
+# the reference machine (2 cores, 2 MiB L2 each): 32 MB outputs are as fast
+# either way, 50 MB ones already faster streamed, 8 MB ones 7% slower.
+STREAM_MIN_BYTES = 48 << 20
+
+
+@numba.njit(**JIT)
+def _streaming(A, out):
+    # Contiguous rows only: the streaming stores take whole contiguous vectors.
+    return out.size * out.itemsize >= STREAM_MIN_BYTES and A.flags.c_contiguous and out.flags.c_contiguous
 
 
 @numba.njit(**JIT)
@@ -54,10 +65,51 @@ def _reciprocal_percent(s):
 
 
 @numba.njit(**JIT)
+def _scale(o, a, r):
+    for k in range(o.shape[0]):
+        o[k] = a[k] * r[k]
+
+
+@numba.njit(**JIT)
 def _scale_rows(A, r, out, lo, hi):
     for i in range(lo, hi):
         for j in range(A.shape[1]):
             out[i, j] = A[i, j] * r[j]
+
+
+@numba.njit(**JIT)
+def _scale_rows_streaming(A, r, out, lo, hi):
+    """:func:`_scale_rows` through non-temporal stores (C-contiguous ``A`` and ``out``).
+
+    Streaming skips reading each output line before it is overwritten and
+    leaves the caches to ``A``: for an ``out`` far larger than the caches the
+    scaling pass then costs a copy (3000 x 3000 on the reference machine:
+    4.2 -> 2.9 ms with two threads), but for one that would have stayed in
+    cache it is slower, hence the size rule in :func:`_streaming`.
+    """
+    n = A.shape[1]
+    for i in range(lo, hi):
+        a = A[i]
+        o = out[i]
+        h = aligned_offset(o)
+        if h < 0:  # data not even item-aligned: plain stores
+            h = n
+        h = min(h, n)
+        _scale(o[:h], a[:h], r[:h])
+        j = h
+        while j + 4 <= n:
+            scale_store_stream4(o, a, r, j)
+            j += 4
+        _scale(o[j:], a[j:], r[j:])  # views: indices from 0, no gathers
+    store_fence()
+
+
+@numba.njit(**JIT)
+def _scale_rows_any(A, r, out, lo, hi, stream):
+    if stream:
+        _scale_rows_streaming(A, r, out, lo, hi)
+    else:
+        _scale_rows(A, r, out, lo, hi)
 
 
 @numba.njit(**JIT)
@@ -79,7 +131,7 @@ def _col_percent_serial(A, out, fortran):
         return out
     s = np.zeros(n)
     _colsum_rows(A, 0, m, s)
-    _scale_rows(A, _reciprocal_percent(s), out, 0, m)
+    _scale_rows_any(A, _reciprocal_percent(s), out, 0, m, _streaming(A, out))
     return out
 
 
@@ -114,9 +166,10 @@ def _col_percent_rows(A, out, nworkers):
         for j in range(n):
             r[j] += partial[c, j]
     _reciprocal_percent(r)
+    stream = _streaming(A, out)
     for t in numba.prange(nworkers):
         lo, hi = chunk_bounds(m, nworkers, t)
-        _scale_rows(A, r, out, lo, hi)
+        _scale_rows_any(A, r, out, lo, hi, stream)
     return out
 
 

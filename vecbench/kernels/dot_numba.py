@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from ._jit import JIT, MIN_CHUNK, PJIT, chunk_bounds, n_chunks, workers
-from ._prefetch import prefetch
+from ._memory import prefetch
 
 
 BLOCK = 64  # elements summed per inner loop: 8 cache lines of each input
@@ -52,9 +52,7 @@ def dot_range_prefetch(a, b, lo, hi):
             s += ab[k] * bb[k]
         acc += s
         i += BLOCK
-    for k in range(i, hi):
-        acc += a[k] * b[k]
-    return acc
+    return acc + dot_range(a[i:hi], b[i:hi], 0, hi - i)
 
 
 @numba.njit(**JIT)
