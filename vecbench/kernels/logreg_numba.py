@@ -24,6 +24,11 @@ from ._jit import JIT, PJIT, chunk_bounds, dot_rows8, is_fortran, n_chunks, work
 from ._vmath import exp_nonpos, log1p_unit
 
 L2_BLOCK_BYTES = 800 * 1024  # the packed block of X (n_x x block) stays in a 2 MiB L2
+# Rows of the packed block are padded by one cache line: with a stride of
+# exactly 8 KiB all eight rows written together share their low 12 address
+# bits, and loads of X that match them stall on false store dependencies
+# (4K aliasing). Measured: 39 -> 36.5 ms at n_x = 100, m = 1e6.
+P_PAD = 8
 
 
 SIGMOID_BLOCK = 512
@@ -220,7 +225,7 @@ def _serial(w, b, X, y, grad, fortran, block):
     n_x, m = X.shape
     dw = np.zeros(n_x)
     z = np.empty(block)
-    P = np.empty((n_x, block))
+    P = np.empty((n_x, block + P_PAD))
     S = np.empty((2, block))
     bits = np.empty(block, dtype=np.int64)
     cost, dbs = _range(w, b, X, y, 0, m, dw, grad, fortran, z, P, S, bits)
@@ -238,7 +243,7 @@ def _parallel(w, b, X, y, grad, fortran, block, nworkers):
     for t in numba.prange(nworkers):
         # Scratch per worker, not per chunk: nothing is allocated in the loop.
         z = np.empty(block)
-        P = np.empty((n_x, block))
+        P = np.empty((n_x, block + P_PAD))
         S = np.empty((2, block))
         bits = np.empty(block, dtype=np.int64)
         c0, c1 = chunk_bounds(chunks, nworkers, t)
