@@ -76,10 +76,10 @@ def _dot_parallel(a, b, nworkers):
     return partial.sum()
 
 
-# Waking the worker threads costs tens of microseconds here, more than a
-# serial dot of fewer elements than this takes (measured on the 2-core
-# reference machine: the parallel kernel lost at n = 1e5).
-PARALLEL_MIN_N = 1 << 18
+# Below two chunks there is nothing to split. From there on two threads win
+# (OpenMP threading layer, measured on the 2-core reference machine: n = 2**16
+# 13.8 -> 9.0 us, n = 2**17 40 -> 14 us; waking the threads costs ~2 us).
+PARALLEL_MIN_N = 2 * MIN_CHUNK
 
 
 def dot_parallel(a, b):
