@@ -13,7 +13,7 @@ import pytest
 import vecbench as vb
 from vecbench import registry
 from vecbench.cli import main
-from vecbench.harness import Settings, measure, measure_side_by_side, resolve_sizes, run
+from vecbench.harness import Settings, measure, resolve_sizes, run
 from vecbench.results import Record, Results, load, write_json_atomic
 
 FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0)
@@ -75,37 +75,6 @@ def test_cli_run_survives_a_failing_kernel_and_exits_nonzero(monkeypatch, tmp_pa
     res = load(out)
     assert {r.backend: r.status for r in res} == {"numpy": "ok", "numba": "failed"}
     assert "1 measurement(s) failed" in capsys.readouterr().out
-
-
-def test_side_by_side_samples_alternate(monkeypatch):
-    calls = []
-
-    def logged(name):
-        def core(a, b):
-            calls.append(name)
-            return float(np.dot(a, b))
-        return core
-
-    _broken(monkeypatch, "dot", "numpy", logged("numpy"))
-    _broken(monkeypatch, "dot", "numba", logged("numba"))
-    ks = [vb.kernel("dot", "numpy"), vb.kernel("dot", "numba")]
-    recs = measure_side_by_side(ks, {"n": 1000}, settings=Settings(min_sample_s=0.0, repeats=5))
-    assert [r.status for r in recs] == ["ok", "ok"] and all(len(r.samples_s) == 5 for r in recs)
-    # warm-up and calibration first, then the samples in turn: A B A B ...
-    assert calls[-10:] == ["numpy", "numba"] * 5
-
-
-def test_interleaved_run_reports_a_failure_and_measures_the_rest(monkeypatch):
-    _broken(monkeypatch, "dot", "numba", lambda a, b: 42.0)
-    res = run(ops=["dot", "matvec"], backends=["numpy", "numba"], sizes=[100, 1000], settings=FAST,
-              bandwidth=False, interleave=True)
-    got = [(r.op, r.backend, r.label, r.status) for r in res]
-    assert got == [("dot", "numpy", "100", "ok"), ("dot", "numba", "100", "failed"),
-                   ("dot", "numpy", "1000", "ok"), ("dot", "numba", "1000", "skipped"),
-                   ("matvec", "numpy", "100x100", "ok"), ("matvec", "numba", "100x100", "ok"),
-                   ("matvec", "numpy", "1000x1000", "ok"), ("matvec", "numba", "1000x1000", "ok")]
-    assert "differs from the float64 reference" in res.records[1].reason
-    assert res.failures == [res.records[1]]
 
 
 def test_budget_skips_with_reason():

@@ -164,7 +164,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=_settings(args),
         bandwidth=not args.no_bandwidth,
         progress=not args.no_progress,
-        interleave=args.interleave,
     )
     return _finish_run(results, out, console)
 
@@ -232,8 +231,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--interleave", action="store_true",
-                   help="time an op's backends together, alternating samples (fairer ratios on a noisy machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,8 +41,7 @@ from .machine import machine_info, thread_limit
 from .registry import Kernel, OpSpec, Size, kernels
 from .results import Record, Results
 
-__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "measure_side_by_side", "resolve_sizes",
-           "python_estimate_s"]
+__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "resolve_sizes", "python_estimate_s"]
 
 
 @dataclass(frozen=True)
@@ -214,56 +213,6 @@ def measure(
     return rec
 
 
-def measure_side_by_side(
-    ks: Sequence[Kernel],
-    size: Size,
-    dtype: str = "float64",
-    settings: Settings = Settings(),
-    threads: int = 1,
-    expected: Any = None,
-) -> list[Record]:
-    """Time several kernels of one op on the same inputs, alternating their samples.
-
-    Sample ``r`` of every kernel is taken before sample ``r + 1`` of any (A B C
-    A B C ...), so a drift in the machine's speed while they run (another
-    tenant, clock changes) hits all of them alike and the ratio of their
-    medians stays fair. Each kernel is still checked against the reference
-    and warmed up first; one that fails is reported and the others go on.
-    """
-    preps = [prepare(k, size, dtype, threads, settings.seed, expected) for k in ks]
-    live, loops, samples = [], {}, {}
-    for p in preps:
-        if p.reason or p.core is None:
-            p.record.status, p.record.reason = "failed", p.reason
-        else:
-            live.append(p)
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        for p in list(live):
-            try:
-                loops[id(p)] = _calibrate(p.core, p.args, settings.min_sample_s, p.record.first_call_s or 0.0)
-                samples[id(p)] = []
-            except Exception as exc:
-                p.record.status, p.record.reason = "failed", f"{type(exc).__name__} while timing: {exc}"
-                live.remove(p)
-        for _ in range(settings.repeats):
-            for p in list(live):
-                n = loops[id(p)]
-                try:
-                    samples[id(p)].append(_time(p.core, p.args, n) / n)
-                except Exception as exc:
-                    p.record.status, p.record.reason = "failed", f"{type(exc).__name__} while timing: {exc}"
-                    live.remove(p)
-    finally:
-        if gc_was:
-            gc.enable()
-    for p in live:
-        p.record.set_samples(samples[id(p)], loops[id(p)])
-        set_compile_time(p)
-    return [p.record for p in preps]
-
-
 def _available_memory() -> int:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -324,7 +273,6 @@ def run(
     bandwidth: bool = True,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
-    interleave: bool = False,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -347,11 +295,6 @@ def run(
         Show a rich progress bar.
     on_record : callable, optional
         Called with each finished record (live output, saving as you go).
-    interleave : bool
-        Measure an op's backends at one size together, alternating their
-        samples (:func:`measure_side_by_side`): fairer ratios on a machine
-        whose speed drifts, at the cost of keeping every backend's inputs
-        alive at once.
 
     Returns
     -------
@@ -378,9 +321,6 @@ def run(
                 from .bandwidth import measure_bandwidth
 
                 results.bandwidth_gbps = measure_bandwidth()
-            if interleave:
-                _run_side_by_side(plan, settings, nthreads, results, bar, on_record)
-                plan = []
             refs: dict[tuple[str, str, str], Any] = {}
             for k, sweep, dt in plan:
                 last: Record | None = None
@@ -399,42 +339,13 @@ def run(
                     if on_record:
                         on_record(rec)
                     bar.advance()
-            if any(k.backend.jit for k in selected):
+            if any(k.backend.jit for k, _, _ in plan):
                 results.machine = machine_info()  # after kernels ran: numba's threading layer is known
     except KeyboardInterrupt:
         results.interrupted = True
     if not results.machine:
         results.machine = machine_info()
     return results
-
-
-def _run_side_by_side(plan, settings: Settings, nthreads: int, results: Results, bar: _Progress,
-                      on_record: Callable[[Record], None] | None) -> None:
-    """The sweep of :func:`run` with each op's backends measured together at every size."""
-    groups: dict[tuple[str, str], list[tuple[Kernel, list[Size]]]] = {}
-    for k, sweep, dt in plan:
-        groups.setdefault((k.op.name, dt), []).append((k, sweep))
-    for (_, dt), members in groups.items():
-        op = members[0][0].op
-        last: dict[str, Record | None] = {k.backend.name: None for k, _ in members}
-        for size in members[0][1]:  # one op: every backend has the same sweep
-            todo, done = [], {}
-            for k, _ in members:
-                reason = _skip_reason(op, size, dt, last[k.backend.name], settings)
-                if reason:
-                    done[k.backend.name] = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
-                else:
-                    todo.append(k)
-            bar.describe(f"{op.name} {op.label(size)} {dt}: {', '.join(k.backend.name for k in todo)}")
-            if todo:
-                expected = op.reference(*inputs(op, size, dt, seed=settings.seed))
-                for rec in measure_side_by_side(todo, size, dt, settings, nthreads, expected):
-                    last[rec.backend] = done[rec.backend] = rec
-            for rec in (done[k.backend.name] for k, _ in members):  # in backend order
-                results.records.append(rec)
-                if on_record:
-                    on_record(rec)
-                bar.advance()
 
 
 class _Progress:

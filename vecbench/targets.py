@@ -1,8 +1,7 @@
 """``vecbench run --preset targets``: the performance targets, measured side by side.
 
 Each target compares the best Numba backend with NumPy on the same inputs in
-one run (a ratio of medians; the backends' samples are interleaved so that a
-drift in machine speed hits them alike), and where it asks for it, the achieved
+one run (a ratio of medians), and where it asks for it, the achieved
 bandwidth against the bandwidth this machine measured at the start of the run.
 The quick-sweep timing runs ``vecbench run --quick`` in a child process twice,
 on an empty Numba cache (cold) and again (warm).
@@ -90,11 +89,13 @@ def run_targets(threads: int | None = None, console: Any = None, output: str | N
     """Measure every target, print ratio vs target and pass/short; 1 if a kernel failed."""
     from rich.table import Table
 
-    # Backends alternate sample by sample (interleave) and each takes 15
-    # samples: the ratios are side by side in time, not minutes apart.
+    # Backends are timed one after the other, not with alternating samples:
+    # alternating calls between OpenBLAS's thread pool (whose workers spin for
+    # a while after each call) and Numba's made the parallel kernels up to 40%
+    # slower on 2 cores (tried). More samples than a sweep's 7 steady the medians.
     results = Results.merge(
         run(ops=[t.op], backends=["numpy", *t.backends], sizes=[t.size], threads=threads,
-            settings=Settings(repeats=TARGET_REPEATS), bandwidth=(i == 0), progress=False, interleave=True)
+            settings=Settings(repeats=TARGET_REPEATS), bandwidth=(i == 0), progress=False)
         for i, t in enumerate(TARGETS))
     if output:
         results.save(output)
