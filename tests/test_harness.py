@@ -165,6 +165,18 @@ def test_threads_are_set_and_recorded():
     assert numba.get_num_threads() == min(os.cpu_count(), numba.config.NUMBA_NUM_THREADS)
 
 
+def test_kernels_see_the_thread_limit():
+    import numba
+
+    from vecbench.kernels._jit import workers
+    from vecbench.machine import thread_limit
+
+    vb.kernel("dot", "numba_parallel")(np.ones(1 << 17), np.ones(1 << 17))  # the thread pool is up
+    with thread_limit(1):
+        assert workers() == numba.get_num_threads() == 1
+    assert workers() == numba.get_num_threads() == min(os.cpu_count(), numba.config.NUMBA_NUM_THREADS)
+
+
 def test_float32_records():
     res = run(ops=["sigmoid"], backends=["numpy"], sizes=[1000], dtypes=["float32"], settings=FAST, bandwidth=False)
     assert res.records[0].dtype == "float32" and res.records[0].bytes == 2 * 4 * 1000
