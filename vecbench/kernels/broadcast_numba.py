@@ -72,6 +72,8 @@ def _scale(o, a, r):
 
 @numba.njit(**JIT)
 def _scale_rows(A, r, out, lo, hi):
+    # Indexed in 2-D rather than calling _scale on each row: per-row views
+    # measured ~30% slower at 300 x 300 (loop setup and alias checks per row).
     for i in range(lo, hi):
         for j in range(A.shape[1]):
             out[i, j] = A[i, j] * r[j]

@@ -254,8 +254,8 @@ def _parallel(w, b, X, y, grad, fortran, block, nworkers):
         bits = np.empty(block, dtype=np.int64)
         c0, c1 = chunk_bounds(chunks, nworkers, t)
         for c in range(c0, c1):
-            b0, b1 = chunk_bounds(nblk, chunks, c)
-            lo, hi = b0 * block, min(b1 * block, m)
+            first, last = chunk_bounds(nblk, chunks, c)  # block numbers (b is the bias)
+            lo, hi = first * block, min(last * block, m)
             costs[c], dbs[c] = _range(w, b, X, y, lo, hi, dws[c], grad, fortran, z, P, S, bits)
     return dws.sum(axis=0) / m, dbs.sum() / m, costs.sum() / m
 
