@@ -83,7 +83,7 @@ def test_col_percent_above_the_streaming_threshold(backend):
 # at a fraction of the speed (logreg_grad was 42 ms instead of 35 ms). Only
 # code for the CPU running the tests is checked, so this needs AVX2.
 HOT_LOOPS = {
-    "logreg_numba": ["_z_rows8", "_dw_rows8", "_sigmoid_range", "loss_and_dz_block"],
+    "logreg_numba": ["_z_rows8", "_dw_rows8", "_zdw_rows8", "_zdw_rows4", "_zdw_row", "_sigmoid_range", "loss_and_dz_block"],
     "dot_numba": ["dot_range", "dot_range_prefetch"],
     "matvec_numba": ["_rows"],
     "broadcast_numba": ["_colsum_rows", "_scale_rows", "_scale_rows_streaming", "_standardize_row"],

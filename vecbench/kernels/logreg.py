@@ -284,6 +284,10 @@ def _model(n_x: int, m: int) -> dict[str, int]:
 
 
 _MODEL_SIZES = {
+    # Tests: one example, odd sizes, and sizes whose many blocks and chunks
+    # run the compiled kernels' pipeline (logreg_numba._range_c) with 8-, 4-
+    # and 1-row groups.
+    "test": [_model(1, 1), _model(7, 3), _model(3, 8), _model(501, 401), _model(13, 40_000)],
     "quick": [_model(10, 100), _model(100, 10**4)],
     "default": [_model(100, m) for m in (10**2, 10**3, 10**4, 10**5, 10**6)],
     "large": [_model(100, m) for m in (10**2, 10**3, 10**4, 10**5, 10**6, 3 * 10**6)],
