@@ -123,17 +123,16 @@ def _z_rows8(w, X, z, P, i, start, nb, pack):
 
 
 @numba.njit(**JIT)
+def _add8(dw, i, sums):
+    """``dw[i:i+8] += sums`` (eight row sums of a block)."""
+    for k in range(8):
+        dw[i + k] += sums[k]
+
+
+@numba.njit(**JIT)
 def _dw_rows8(P, dz, dw, i, nb):
     """``dw[i:i+8] += P[i:i+8, :nb] @ dz[:nb]``."""
-    d0, d1, d2, d3, d4, d5, d6, d7 = dot_rows8(P, i, dz, nb)
-    dw[i] += d0
-    dw[i + 1] += d1
-    dw[i + 2] += d2
-    dw[i + 3] += d3
-    dw[i + 4] += d4
-    dw[i + 5] += d5
-    dw[i + 6] += d6
-    dw[i + 7] += d7
+    _add8(dw, i, dot_rows8(P, i, dz, nb))
 
 
 @numba.njit(**JIT)
@@ -193,14 +192,7 @@ def _zdw_rows8(w, X, z, P, i, start, nb, dz, dw):
         P[i, j], P[i + 1, j], P[i + 2, j], P[i + 3, j] = x0, x1, x2, x3
         P[i + 4, j], P[i + 5, j], P[i + 6, j], P[i + 7, j] = x4, x5, x6, x7
         z[j] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7
-    dw[i] += a0
-    dw[i + 1] += a1
-    dw[i + 2] += a2
-    dw[i + 3] += a3
-    dw[i + 4] += a4
-    dw[i + 5] += a5
-    dw[i + 6] += a6
-    dw[i + 7] += a7
+    _add8(dw, i, (a0, a1, a2, a3, a4, a5, a6, a7))
 
 
 @numba.njit(**JIT)
