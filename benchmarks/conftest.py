@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import vecbench as vb
-from vecbench.harness import Settings, python_estimate_s
+from vecbench.harness import Settings, budget_reason, static_estimate_s
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,13 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _skip_reason(k: vb.Kernel, size: dict[str, int], budget: float) -> str:
     if not k.available:
         return k.backend.install_hint
-    if k.backend.name == "python":
-        est = python_estimate_s(k.op, size)
-        # pytest-benchmark runs at least ~5 rounds; the same budget rule as the harness.
-        if est * 7 > budget:
-            return (f"time budget: pure Python predicted ~{est:.3g} s per call at {k.op.label(size)}; "
-                    f"7 calls exceed --vecbench-budget={budget:g} s")
-    return ""
+    est = static_estimate_s(k, size)
+    if est is None:
+        return ""
+    # pytest-benchmark runs at least ~5 rounds, plus warm-up: the harness's budget rule at 7 calls.
+    reason = budget_reason(est, 7, budget, f"{k.backend.name} static estimate at {k.op.label(size)}")
+    return f"{reason} (--vecbench-budget)" if reason else ""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,21 +53,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    """Add CPU caches, BLAS and its threads, Numba version and threads to the saved JSON.
+    """Add CPU caches, thread pools and each backend's versions and threads to the saved JSON.
 
     Only facts that stay the same between runs on one machine go here:
     pytest-benchmark compares machine_info with a saved baseline and warns on
-    any difference. The measured bandwidth and Numba's threading layer (known
-    only once a parallel kernel ran) go in each benchmark's extra_info.
+    any difference. The measured bandwidth and facts known only once a kernel
+    ran (a threading layer) go in each benchmark's extra_info.
     """
     from vecbench.machine import machine_info as vb_machine
 
     m = vb_machine()
-    m["numba"].pop("threading_layer", None)
-    # Only NumPy's BLAS and the OpenMP runtime: which other libraries happen
-    # to be loaded (SciPy's own OpenBLAS, say) varies from run to run.
-    m["blas"] = sorted((b for b in m["blas"] if b.get("user_api") != "blas" or "numpy" in str(b.get("filepath"))),
-                       key=lambda b: str(b.get("filepath")))
+    for facts in m["backends"].values():
+        facts.pop("threading_layer", None)
+    # Which thread pools happen to be loaded (SciPy's own OpenBLAS, say) varies
+    # from run to run; each backend names its own in its facts.
+    m.pop("blas", None)
     machine_info["vecbench"] = {"version": vb.__version__, "machine": m}
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from vecbench.harness import prepare, set_compile_time
+from vecbench.harness import compile_time, prepare
 from vecbench.machine import thread_limit
 
 
 def test_kernel(benchmark, vb_case, request):
     k, size, dtype = vb_case
-    with thread_limit(None) as threads:
+    with thread_limit(None, [k.backend.name]) as threads:
         p = prepare(k, size, dtype, threads)
     if p.reason:
         pytest.fail(f"{k.op.name}/{k.backend.name} at {k.op.label(size)} not timed: {p.reason}")
@@ -24,17 +24,12 @@ def test_kernel(benchmark, vb_case, request):
     benchmark.group = f"{k.op.name} {k.op.label(size)} {dtype}"
     benchmark(p.core, *p.args)
     stats = getattr(benchmark, "stats", None)
-    if stats is not None:
-        rec.min_s = stats.stats.min
-        set_compile_time(p)
+    steady = stats.stats.min if stats is not None else None
     benchmark.extra_info.update(
-        op=rec.op, backend=rec.backend, size=rec.size, label=rec.label, dtype=rec.dtype,
-        threads=rec.threads, bytes=rec.bytes, flops=rec.flops, first_call_s=rec.first_call_s,
-        compile_time_s=rec.compile_time_s, from_cache=rec.from_cache,
+        op=rec.op, backend=rec.backend, size=dict(rec.size), label=rec.label, dtype=rec.dtype,
+        threads=rec.threads, bytes=rec.bytes, flops=rec.flops, first_call_s=p.first_call_s,
+        compile_time_s=compile_time(p, steady) if steady is not None else None, from_cache=p.from_cache,
     )
-    if stats is not None:  # timed for real: give the report its bandwidth line
+    if stats is not None:  # timed for real: give the report its bandwidth line and the backend's facts
         benchmark.extra_info["bandwidth_gbps"] = request.getfixturevalue("vb_bandwidth")
-        if k.backend.name == "numba_parallel":
-            import numba
-
-            benchmark.extra_info["threading_layer"] = numba.threading_layer()
+        benchmark.extra_info["backend_facts"] = {k.backend.name: k.backend.metadata()}

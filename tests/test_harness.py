@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,7 +16,7 @@ import vecbench as vb
 from vecbench import registry
 from vecbench.cli import main
 from vecbench.harness import Settings, measure, resolve_sizes, run
-from vecbench.results import Record, Results, load, write_json_atomic
+from vecbench.results import Record, Results, Timing, load, write_json_atomic
 
 FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0)
 
@@ -25,11 +27,31 @@ def _broken(monkeypatch, op, backend, core):
 
 
 def test_resolve_sizes_maps_numbers_per_op():
-    assert resolve_sizes(vb.spec("dot"), [1e3, "1e5"]) == [{"n": 1000}, {"n": 100000}]
-    assert resolve_sizes(vb.spec("matvec"), [300]) == [{"n": 300, "k": 300}]
-    assert resolve_sizes(vb.spec("logreg_grad"), [1e4]) == [{"n_x": 100, "m": 10000}]
+    assert resolve_sizes(vb.spec("dot"), numbers=[1e3, 1e5]) == [{"n": 1000}, {"n": 100000}]
+    assert resolve_sizes(vb.spec("matvec"), numbers=[300]) == [{"n": 300, "k": 300}]
+    assert resolve_sizes(vb.spec("logreg_grad"), numbers=[1e4]) == [{"n_x": 100, "m": 10000}]
+    assert resolve_sizes(vb.spec("dot"), preset="quick") == list(vb.spec("dot").sizes["quick"])
     with pytest.raises(ValueError, match="sizes must be one of"):
-        resolve_sizes(vb.spec("dot"), "huge")
+        resolve_sizes(vb.spec("dot"), preset="huge")
+
+
+def test_resolve_sizes_takes_explicit_arguments_and_checks_size_dicts():
+    spec = vb.spec("logreg_grad")
+    assert resolve_sizes(spec, sizes=[{"n_x": 100, "m": 10}]) == [{"n_x": 100, "m": 10}]
+    with pytest.raises(ValueError, match=re.escape("logreg_grad: a size needs the keys ['m', 'n_x']; got ['n']")):
+        resolve_sizes(spec, sizes=[{"n": 10}])
+    with pytest.raises(ValueError, match=re.escape("logreg_grad: size['m'] must be a positive integer; got 0")):
+        resolve_sizes(spec, sizes=[{"n_x": 3, "m": 0}])
+    with pytest.raises(TypeError, match="exactly one of"):
+        resolve_sizes(spec, preset="quick", numbers=[3])
+    for bad in (0, -5, 2.5, float("inf"), float("nan"), True):
+        with pytest.raises((TypeError, ValueError), match="dot: a size must be"):
+            resolve_sizes(vb.spec("dot"), numbers=[bad])
+    # run(): one size dict is not silently a per-op mapping (or the default sweep).
+    with pytest.raises(TypeError, match="single mapping"):
+        run(ops=["logreg_grad"], backends=["numpy"], sizes={"n_x": 100, "m": 10}, bandwidth=False)
+    res = run(ops=["logreg_grad"], backends=["numpy"], sizes=[{"n_x": 3, "m": 10}], settings=FAST, bandwidth=False)
+    assert [r.label for r in res] == ["3x10"]
 
 
 def test_records_have_stats_rates_and_compile_time():
@@ -42,7 +64,7 @@ def test_records_have_stats_rates_and_compile_time():
         assert r.bytes == 2 * 8 * r.size["n"] and r.flops == 2 * r.size["n"]
         assert r.gbps == pytest.approx(r.bytes / r.median_s / 1e9)
         assert (r.compile_time_s is None) == (r.backend == "numpy")
-    assert res.machine["numba"]["version"]
+    assert res.machine["backends"]["numba"]["version"]
     assert res.machine["cores"] >= 1
 
 
@@ -51,7 +73,7 @@ def test_wrong_kernel_is_reported_not_timed_and_run_goes_on(monkeypatch):
     res = run(ops=["dot"], backends=["numpy", "numba"], sizes=[100, 1000], settings=FAST, bandwidth=False)
     bad = res.select(backend="numba")
     assert bad[0].status == "failed" and "differs from the float64 reference" in bad[0].reason
-    assert bad[0].samples_s == []
+    assert bad[0].samples_s == () and bad[0].timing is None
     assert bad[1].status == "skipped" and "smaller size failed" in bad[1].reason
     assert [r.status for r in res.select(backend="numpy")] == ["ok", "ok"]
     assert res.failures == [bad[0]]
@@ -83,7 +105,7 @@ def test_budget_skips_with_reason():
     assert res.records[0].ok
     for r in res.records[1:]:
         assert r.status == "skipped"
-        assert r.reason.startswith("time budget: ~") and "per call predicted from 1e4" in r.reason
+        assert r.reason.startswith("time budget: ~") and "per call predicted (from 1e4)" in r.reason
 
 
 def test_ctrl_c_keeps_what_was_measured(monkeypatch):
@@ -109,12 +131,11 @@ def test_results_roundtrip_and_atomic_write(tmp_path):
         write_json_atomic(path, {"bad": object()})
     assert path.read_bytes() == before  # the old file is intact
     assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
-    assert json.loads(before)["schema"] == 1
+    assert json.loads(before)["schema"] == 2
 
 
 def _results_with(median: float) -> Results:
-    rec = Record("dot", "numpy", {"n": 10}, "10", "float64", 1)
-    rec.set_samples([median] * 3, 1)
+    rec = Record("dot", "numpy", {"n": 10}, "10", "float64", 1, timing=Timing.from_samples([median] * 3, 1))
     return Results(records=[rec])
 
 
@@ -128,7 +149,7 @@ def test_compare_exit_code(tmp_path, factor, rc):
 def test_compare_with_nothing_in_common(tmp_path):
     _results_with(1e-3).save(tmp_path / "a.json")
     other = _results_with(1e-3)
-    other.records[0].op = "matvec"
+    other.records[0] = dataclasses.replace(other.records[0], op="matvec")
     other.save(tmp_path / "b.json")
     assert main(["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 2
 
@@ -154,7 +175,7 @@ def test_list_and_info(capsys):
     assert "logreg_grad" in capsys.readouterr().out
     assert main(["info", "--no-bandwidth"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["machine"]["blas"] and "threading_layer" in info["machine"]["numba"]
+    assert info["machine"]["blas"] and "threading_layer" in info["machine"]["backends"]["numba"]
 
 
 def test_threads_are_set_and_recorded():
@@ -168,8 +189,8 @@ def test_threads_are_set_and_recorded():
 def test_kernels_see_the_thread_limit():
     import numba
 
-    from vecbench.kernels._jit import workers
     from vecbench.machine import thread_limit
+    from vecbench.operations._jit import workers
 
     vb.kernel("dot", "numba_parallel")(np.ones(1 << 17), np.ones(1 << 17))  # the thread pool is up
     with thread_limit(1):

@@ -12,14 +12,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
-
-import vecbench as vb
-from vecbench.kernels import logreg_numba
-from vecbench.machine import thread_limit
-
 from cases import compare
 
+import vecbench as vb
+from vecbench.backends.numba import NumbaBackend
+from vecbench.machine import thread_limit
+from vecbench.operations import logreg_numba
+
 GRAD = vb.spec("logreg_grad")
+
+# The Numba backends (their kernels share the compiled code tested here).
+NUMBA_BACKENDS = [b for b in vb.backends() if isinstance(vb.backend(b), NumbaBackend)]
 
 
 def _inputs(n_x: int, m: int, seed: int = 0):
@@ -36,14 +39,14 @@ def _m_values(n_x: int) -> list[int]:
 CASES = [(n_x, m) for n_x in (1, 4, 8, 12, 13, 100) for m in _m_values(n_x) if n_x * m <= 6_000_000]
 
 
-@pytest.mark.parametrize("backend", ["numba", "numba_parallel"])
+@pytest.mark.parametrize("backend", NUMBA_BACKENDS)
 @pytest.mark.parametrize(("n_x", "m"), CASES, ids=[f"{n_x}x{m}" for n_x, m in CASES])
 def test_grad_across_blocks(backend, n_x, m):
     args = _inputs(n_x, m)
     compare(vb.kernel("logreg_grad", backend)(*args), GRAD.reference(*args), *GRAD.tol("float64"))
 
 
-@pytest.mark.parametrize("backend", ["numba", "numba_parallel"])
+@pytest.mark.parametrize("backend", NUMBA_BACKENDS)
 def test_cost_across_blocks(backend):
     cost = vb.spec("logreg_cost")
     args = _inputs(13, 40 * logreg_numba._block(np.empty((13, 1))) + 3)

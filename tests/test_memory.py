@@ -1,4 +1,4 @@
-"""The cache hints of ``kernels/_memory.py`` and the code they and the hot loops compile to.
+"""The cache hints of ``operations/_memory.py`` and the code they and the hot loops compile to.
 
 Streaming (non-temporal) stores only run for outputs of tens of MB, which the
 registry-generated tests never reach; they are tested here directly on small
@@ -17,8 +17,12 @@ import numpy as np
 import pytest
 
 import vecbench as vb
-from vecbench.kernels import broadcast_numba as bn
-from vecbench.kernels._memory import aligned_offset
+from vecbench.backends.numba import NumbaBackend
+from vecbench.operations import broadcast_numba as bn
+from vecbench.operations._memory import aligned_offset
+
+# The Numba backends (their kernels share the compiled code tested here).
+NUMBA_BACKENDS = [b for b in vb.backends() if isinstance(vb.backend(b), NumbaBackend)]
 
 
 @numba.njit
@@ -69,7 +73,7 @@ def test_streaming_scale_leaves_other_rows_alone():
     assert np.all(out[2:4] == 2.0) and np.all(out[:2] == -1.0) and np.all(out[4:] == -1.0)
 
 
-@pytest.mark.parametrize("backend", ["numba", "numba_parallel"])
+@pytest.mark.parametrize("backend", NUMBA_BACKENDS)
 def test_col_percent_above_the_streaming_threshold(backend):
     n = 2600  # 54 MB of float64: written with streaming stores
     A = np.random.default_rng(2).random((n, n)) + 0.1
@@ -94,12 +98,14 @@ import json, sys
 from importlib import import_module
 import numpy as np
 import vecbench as vb
-from vecbench.kernels import broadcast_numba, dot_numba
+from vecbench.backends.numba import NumbaBackend
+from vecbench.operations import broadcast_numba, dot_numba
 hot = json.loads(sys.argv[1])
+NUMBA_BACKENDS = [b for b in vb.backends() if isinstance(vb.backend(b), NumbaBackend)]
 for name in ("logreg_grad", "dot", "matvec", "col_percent", "standardize", "sigmoid"):
     spec = vb.spec(name)
     args = spec.make_inputs(spec.sizes["quick"][-1], np.dtype("float64"), np.random.default_rng(0))
-    for backend in ("numba", "numba_parallel"):
+    for backend in NUMBA_BACKENDS:
         vb.kernel(name, backend)(*args)
 a = np.random.rand(1 << 19)
 dot_numba.dot_parallel(a, a)  # reaches the prefetching range
@@ -107,7 +113,7 @@ A = np.random.rand(8, 40)
 broadcast_numba._scale_rows_streaming(A, np.ones(40), np.empty_like(A), 0, 8)
 found = {}
 for mod, names in hot.items():
-    m = import_module("vecbench.kernels." + mod)
+    m = import_module("vecbench.operations." + mod)
     for name in names:
         asms = getattr(m, name).inspect_asm()
         assert asms, name + " was not compiled"

@@ -12,7 +12,7 @@ import pytest
 
 from vecbench.cli import main
 from vecbench.report import headline, lecture_dot
-from vecbench.results import Record, Results, load
+from vecbench.results import Record, Results, Timing, load
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VB = FIXTURES / "results_small.json"
@@ -43,10 +43,10 @@ def test_report_from_fixture(tmp_path, fixture):
         if row["status"] != "ok":
             continue
         # The table shows the fixture's own median time and ratio for each backend.
-        line = next(l for l in text.splitlines()
-                    if l.startswith(f"| {row['op']} | {row['label']} | {row['backend']} |"))
+        line = next(ln for ln in text.splitlines()
+                    if ln.startswith(f"| {row['op']} | {row['label']} | {row['backend']} |"))
         assert _fmt_ms(row["median_s"]) in line
-        assert f"{row['vs_numpy']:.3g}x" in line
+        assert f"{row['vs_vectorized']:.3g}x" in line
     for name in FIGURES:
         assert f"]({name}.png)" in text
     assert res.machine["cpu"] in text
@@ -58,7 +58,7 @@ def test_headline_values_match_the_fixture():
     numpy = next(r for r in res if r.op == "dot" and r.backend == "numpy" and r.label == "1000")
     numba = next(r for r in res if r.op == "dot" and r.backend == "numba" and r.label == "1000")
     assert rows["dot", "numba"]["label"] == "1000"
-    assert rows["dot", "numba"]["vs_numpy"] == pytest.approx(numpy.median_s / numba.median_s)
+    assert rows["dot", "numba"]["vs_vectorized"] == pytest.approx(numpy.median_s / numba.median_s)
     assert rows["dot", "numba"]["pct_bandwidth"] == pytest.approx(100 * numba.gbps / res.bandwidth_gbps["best"])
 
 
@@ -71,14 +71,13 @@ def test_pytest_benchmark_json_is_read_with_extra_info():
                and r.label == first["extra_info"]["label"])
     assert rec.median_s == first["stats"]["median"]
     assert rec.bytes == first["extra_info"]["bytes"]
-    assert res.bandwidth_gbps["best"] > 0 and res.machine["blas"]
+    assert res.bandwidth_gbps["best"] > 0 and res.machine["backends"]["numpy"]["blas"]
 
 
 def test_lecture_experiment_in_the_summary(tmp_path):
     def rec(backend, t):
-        r = Record("dot", backend, {"n": 10**6}, "1e6", "float64", 1, bytes=16 * 10**6, flops=2 * 10**6)
-        r.set_samples([t] * 3, 1)
-        return r
+        return Record("dot", backend, {"n": 10**6}, "1e6", "float64", 1, bytes=16 * 10**6, flops=2 * 10**6,
+                      timing=Timing.from_samples([t] * 3, 1))
 
     res = Results(records=[rec("python", 0.09), rec("numpy", 0.0003), rec("numba", 0.0002)])
     lec = lecture_dot(res)
@@ -87,12 +86,12 @@ def test_lecture_experiment_in_the_summary(tmp_path):
     res.save(tmp_path / "r.json")
     assert main(["report", str(tmp_path / "r.json"), "-o", str(tmp_path / "rep")]) == 0
     text = (tmp_path / "rep" / "README.md").read_text()
-    assert "for-loop **90.0 ms**, `np.dot` **0.300 ms**, **300x** faster" in text
+    assert "for-loop (`python`) **90.0 ms**, vectorized (`numpy`) **0.300 ms**, **300x** faster" in text
 
 
 def test_failures_and_skips_are_listed(tmp_path):
     res = load(VB)
-    res.records[0].status, res.records[0].reason = "failed", "result differs on purpose"
+    res.records[0] = res.records[0].with_status("failed", "result differs on purpose")
     res.save(tmp_path / "r.json")
     assert main(["report", str(tmp_path / "r.json"), "-o", str(tmp_path / "rep")]) == 0
     assert "result differs on purpose" in (tmp_path / "rep" / "README.md").read_text()

@@ -11,7 +11,7 @@ import vecbench as vb
 from vecbench.cli import main
 from vecbench.datasets import breast_cancer, make_classification
 
-BACKENDS = ["python", "numpy", "numba", "numba_parallel"]
+BACKENDS = vb.backends("train_epoch")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecbench.kernels._vmath import EXP_MIN, exp_nonpos, log1p_unit
+from vecbench.operations._vmath import EXP_MIN, exp_nonpos, log1p_unit
 
 
 def test_exp_matches_numpy_to_a_few_ulps():

@@ -13,21 +13,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from .backends import Backend
 from .gradcheck import gradcheck
-from .registry import BACKENDS, Kernel, OpSpec, backends, kernel, kernels, ops, spec
+from .registry import (
+    Axis,
+    Kernel,
+    OpSpec,
+    backend,
+    backends,
+    iter_backends,
+    kernel,
+    kernels,
+    ops,
+    register,
+    register_backend,
+    spec,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BACKENDS",
+    "Axis",
+    "Backend",
     "Kernel",
     "OpSpec",
     "__version__",
+    "backend",
     "backends",
     "gradcheck",
+    "iter_backends",
     "kernel",
     "kernels",
     "ops",
+    "register",
+    "register_backend",
     "spec",
 ]
 
@@ -41,6 +60,11 @@ def __getattr__(name: str) -> Any:
     if name in lazy:
         module, attr = lazy[name]
         return getattr(importlib.import_module(f"vecbench.{module}"), attr)
-    if name in ("datasets", "harness", "report", "plotting", "results", "training"):
+    if name == "BACKENDS":  # the backends by name, loaded on first use
+        from .registry import BACKENDS, backends
+
+        backends()
+        return BACKENDS
+    if name in ("datasets", "harness", "report", "plotting", "results", "training", "registry"):
         return importlib.import_module(f"vecbench.{name}")
     raise AttributeError(f"module 'vecbench' has no attribute {name!r}")

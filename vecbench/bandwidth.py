@@ -8,6 +8,7 @@ each, well past L2; on machines with a very large L3 pass a larger ``n``.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import time
 from collections.abc import Callable
@@ -48,10 +49,10 @@ def measure_bandwidth(n: int = 10_000_000, repeats: int = 5) -> dict[str, float]
         "copy_numpy": 2 * 8 * n / _best(lambda: np.copyto(a, b), repeats) / 1e9,
     }
     if importlib.util.find_spec("numba") is not None:
-        from .kernels import stream_numba
+        from .operations import stream_numba
 
         for name, fn in (("triad_numba", stream_numba.triad), ("triad_numba_parallel", stream_numba.triad_parallel)):
-            out[name] = 3 * 8 * n / _best(lambda fn=fn: fn(a, b, c, 3.0), repeats) / 1e9
+            out[name] = 3 * 8 * n / _best(functools.partial(fn, a, b, c, 3.0), repeats) / 1e9
     out["best"] = max(out.values())
     out["array_bytes"] = float(8 * n)
     return out

@@ -48,9 +48,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(col)
     for op in vb.ops():
         s = vb.spec(op)
-        names = [b if vb.BACKENDS[b].available else f"{b} (unavailable)" for b in vb.backends(op)]
+        names = [b if vb.backend(b).available else f"{b} (unavailable)" for b in vb.backends(op)]
         table.add_row(op, s.summary, ", ".join(names), ", ".join(s.label(z) for z in s.sizes["default"]))
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    for b in vb.iter_backends():
+        if not b.available:
+            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}")
     return 0
 
 
@@ -90,15 +94,19 @@ def _results_table(results: Any, title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("op", "size", "backend", "median", "IQR/med", "vs numpy", "GB/s", "% bw", "compile", "status"):
+    from .registry import baseline
+    from .results import baseline_medians, speedup
+
+    vec = baseline("vectorized")
+    for col in ("op", "size", "backend", "median", "IQR/med", f"vs {vec}", "GB/s", "% bw", "compile", "status"):
         table.add_column(col, justify="left" if col in ("op", "size", "backend", "status") else "right",
                          no_wrap=True)
-    numpy_time = {(r.op, r.label, r.dtype): r.median_s for r in results if r.backend == "numpy" and r.ok}
+    base_times = baseline_medians(results, vec)
     bw = results.bandwidth_gbps.get("best")
     for r in results:
-        base = numpy_time.get((r.op, r.label, r.dtype))
-        speed = f"{base / r.median_s:.2f}x" if base and r.median_s else "-"
-        spread = f"{r.iqr_s / r.median_s:.0%}" if r.median_s else "-"
+        sp = speedup(r, base_times)
+        speed = f"{sp:.2f}x" if sp is not None else "-"
+        spread = f"{r.timing.spread:.0%}" if r.timing else "-"
         pct = f"{100 * r.gbps / bw:.0f}%" if bw and r.gbps else "-"
         size = r.label if r.dtype == "float64" else f"{r.label} {r.dtype}"
         table.add_row(r.op, size, r.backend, _fmt_time(r.median_s), spread, speed,
@@ -139,20 +147,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .harness import run
 
     if args.preset == "targets":
-        from .targets import run_targets
-
-        return run_targets(threads=args.threads, console=_console(), output=args.output)
+        return _run_targets(args.threads, args.output, _console())
     sizes: Any = args.sizes or ("quick" if args.quick else "default")
     if isinstance(sizes, str) and sizes not in ("quick", "default", "large"):
-        sizes = _csv(sizes)
+        sizes = [float(x) for x in _csv(sizes)]
     ops = _csv(args.ops) if args.ops else None
-    if args.batch_sizes:
-        from .kernels.train import M_DEFAULT
-
-        m = int(float(args.sizes)) if args.sizes and args.sizes.replace("e", "").isdigit() else M_DEFAULT
-        batches = [m if b == "full" else int(float(b)) for b in _csv(args.batch_sizes)]
-        ops = ops or ["train_epoch"]
-        sizes = {"train_epoch": [{"n_x": 30, "m": m, "batch": b} for b in batches], "*": sizes}
+    by_op = _axis_sweeps(args)
+    if by_op and ops is None:
+        ops = list(by_op)
     out = Path(args.output) if args.output else _default_output()
     console = _console()
     results = run(
@@ -164,8 +166,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=_settings(args),
         bandwidth=not args.no_bandwidth,
         progress=not args.no_progress,
+        sizes_by_op=by_op,
     )
     return _finish_run(results, out, console)
+
+
+def _axis_sweeps(args: argparse.Namespace) -> dict[str, list[dict[str, int]]]:
+    """Sweeps over the ops' extra axes (``--batch-sizes``), each op's axis declared in its spec.
+
+    The rest of the size is the op's size for ``--sizes`` when that is one
+    number (e.g. ``m``), else the axis's declared base size.
+    """
+    import vecbench as vb
+
+    sweeps: dict[str, list[dict[str, int]]] = {}
+    for op in vb.ops():
+        spec = vb.spec(op)
+        for axis in spec.axes:
+            values = getattr(args, _dest(axis.option), None)
+            if not values:
+                continue
+            base = dict(axis.base)
+            one = _csv(args.sizes or "")
+            if len(one) == 1 and one[0] not in ("quick", "default", "large"):
+                base.update({k: v for k, v in spec.size_from(int(float(one[0]))).items() if k != axis.name})
+            sweeps[op] = [{**base, axis.name: axis.parse(v, base)} for v in _csv(values)]
+    return sweeps
+
+
+def _dest(option: str) -> str:
+    return option.replace("-", "_")
 
 
 # ---------------------------------------------------------------- compare
@@ -202,17 +232,115 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if regressions else 0
 
 
-# ---------------------------------------------------------------- report / train
-def cmd_report(args: argparse.Namespace) -> int:
-    from .report import report_main
+# ---------------------------------------------------------------- targets
+def _run_targets(threads: int | None, output: str | None, console: Any) -> int:
+    """``vecbench run --preset targets``: measure, print ratio vs target and pass/short; 1 if a kernel failed."""
+    from rich.table import Table
 
-    return report_main(args, _console())
+    from . import targets
+
+    results = targets.measure(threads)
+    if output:
+        results.save(output)
+    rows = targets.evaluate(results)
+    bw = results.bandwidth_gbps.get("best", 0.0)
+    table = Table(title=f"Performance targets (float64, threads={threads or 'all'}; "
+                        f"measured bandwidth {bw:.1f} GB/s, STREAM best of copy/triad)")
+    for col in ("kernel", "size", targets.BASELINE, "best numba", "speedup", "target", "GB/s", "% bw", "target",
+                "verdict"):
+        table.add_column(col)
+    for r in rows:
+        t = r["target"]
+        if "speedup" not in r:
+            table.add_row(t.op, r["label"], "-", "-", "-", f">= {t.min_speedup}x", "-", "-", "-", r["note"])
+            continue
+        share = f"{100 * r['share']:.0f}%" if r["share"] is not None else "-"
+        need_bw = f">= {100 * t.min_bandwidth:.0f}%" if t.min_bandwidth else ""
+        table.add_row(t.op, r["label"], f"{r['numpy_s'] * 1e3:.3f} ms", f"{r['best']} {r['best_s'] * 1e3:.3f} ms",
+                      f"{r['speedup']:.2f}x", f">= {t.min_speedup}x", f"{r['gbps']:.1f}", share, need_bw,
+                      "[green]pass[/green]" if r["ok"] else f"[yellow]{r['note']}[/yellow]")
+    for name, wall, limit in targets.quick_walls():
+        verdict = "[green]pass[/green]" if wall <= limit else "[yellow]short[/yellow]"
+        table.add_row(f"vecbench {name}", "-", "-", f"{wall:.1f} s wall", "-", f"<= {limit:.0f} s",
+                      "", "", "", verdict)
+    console.print(table)
+    if output:
+        console.print(f"wrote {output}")
+    return 1 if results.failures else 0
+
+
+# ---------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    """``vecbench report``: optionally run the default sweep and the training curves, then write the report."""
+    from .report import expand, report_files
+
+    console = _console()
+    folder = Path(args.output)
+    files = expand(args.files)
+    status = 0
+    if args.run:
+        from .harness import run
+        from .training import convergence_histories
+
+        results = run(sizes="default", progress=True)
+        console.print("training BGD, MBGD and SGD for the convergence figure")
+        results.training["histories"] = convergence_histories()
+        path = results.save(folder / "results.json")
+        console.print(f"wrote {path}")
+        files = [str(path), *files]
+        status = 1 if results.failures else (130 if results.interrupted else 0)
+    results, written = report_files(files, folder, args.baseline)
+    for p in written:
+        console.print(f"wrote {p}")
+    for r in results.failures:
+        console.print(f"[red]failed[/red] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
+    return status
+
+
+# ---------------------------------------------------------------- train
+def _batch_arg(text: str) -> int | str:
+    return text if text == "full" else int(text)
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="numpy", help="a backend with a train_epoch kernel (see 'vecbench list')")
+    p.add_argument("--batch-size", type=_batch_arg, default=32, help="1 (SGD), N (mini-batch) or full (BGD)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic")
+    p.add_argument("--features", type=int, default=30, help="synthetic data: n_x")
+    p.add_argument("-m", "--examples", type=int, default=100_000, help="synthetic data: m")
+    p.add_argument("--seed", type=int, default=0)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training import train_main
+    """``vecbench train``: fit and print the cost per epoch."""
+    import numpy as np
+    from rich.table import Table
 
-    return train_main(args, _console())
+    import vecbench as vb
+
+    from .datasets import breast_cancer, make_classification
+    from .training import train
+
+    if args.data == "breast-cancer":
+        X, y = breast_cancer("mean")
+        X = vb.kernel("standardize", vb.registry.baseline("vectorized"))(X)
+    else:
+        X, y = make_classification(args.features, args.examples, seed=args.seed)
+    model = train(X, y, batch_size=args.batch_size, epochs=args.epochs, lr=args.lr, backend=args.backend,
+                  seed=args.seed)
+    table = Table(title=f"{args.data} data, n_x={X.shape[0]}, m={X.shape[1]}: backend {args.backend}, "
+                        f"batch {model.batch_size}, lr {args.lr}")
+    for col in ("epoch", "cost J", "epoch time"):
+        table.add_column(col, justify="right")
+    table.add_row("0", f"{model.history[0]:.6f}", "-")
+    for i, (c, t) in enumerate(zip(model.history[1:], model.epoch_times_s), 1):
+        table.add_row(str(i), f"{c:.6f}", f"{t * 1e3:.2f} ms")
+    console = _console()
+    console.print(table)
+    console.print(f"training accuracy {model.accuracy(X, y):.4f}; |w| = {np.linalg.norm(model.w):.4g}, b = {model.b:.4g}")
+    return 0
 
 
 # ---------------------------------------------------------------- parser
@@ -233,6 +361,18 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _add_axis_options(p: argparse.ArgumentParser) -> None:
+    """One option per extra size axis an op declares (``--batch-sizes`` for train_epoch)."""
+    import vecbench as vb
+
+    seen: set[str] = set()
+    for op in vb.ops():
+        for axis in vb.spec(op).axes:
+            if axis.option not in seen:
+                seen.add(axis.option)
+                p.add_argument(f"--{axis.option}", dest=_dest(axis.option), help=f"{op}: {axis.help}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vecbench", description="What vectorization buys, measured honestly.")
     from . import __version__
@@ -250,8 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("-o", "--output", help="results JSON (default results/vecbench-<time>.json)")
     p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short")
-    p.add_argument("--batch-sizes", help="train_epoch batch sizes, e.g. 1,8,32,128,1024,full "
-                   "(n_x=30; m from --sizes if one number, else 20000)")
+    _add_axis_options(p)
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression")
@@ -265,13 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="*", help="vecbench or pytest-benchmark JSON files")
     p.add_argument("-o", "--output", default="reports", help="folder (default reports/)")
     p.add_argument("--run", action="store_true", help="run the default sweep first")
-    p.add_argument("--baseline", default="python", help="backend speedups are measured against")
+    p.add_argument("--baseline", help="backend the first speedup figure is measured against "
+                   "(default: the loop backend, see 'vecbench list')")
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("train", help="train logistic regression with batch, mini-batch or stochastic GD")
-    from .training import add_train_options
-
-    add_train_options(p)
+    _add_train_options(p)
     p.set_defaults(fn=cmd_train)
     return parser
 

@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["numerical_grad", "gradcheck"]
 
 
-def numerical_grad(f: Callable[..., float], args: Sequence[float], h: float = 1e-6) -> np.ndarray:
+def numerical_grad(f: Callable[..., float], args: Sequence[float] | np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Central differences ``(f(x + h e_k) - f(x - h e_k)) / 2h`` for each scalar argument.
 
     Parameters

@@ -23,25 +23,26 @@ The harness never imports matplotlib.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-import importlib
 import math
 import os
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from . import __version__
 from .data import inputs
 from .machine import machine_info, thread_limit
-from .registry import Kernel, OpSpec, Size, kernels
-from .results import Record, Results
+from .registry import Kernel, OpSpec, Size, kernels, spec
+from .results import NOISY_SPREAD, Record, Results, Timing
 
-__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "resolve_sizes", "python_estimate_s"]
+__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "resolve_sizes", "sweep_of", "budget_reason",
+           "static_estimate_s", "compile_time", "new_record"]
 
 
 @dataclass(frozen=True)
@@ -58,34 +59,58 @@ class Settings:
         return cls(min_sample_s=0.005, repeats=3, budget_s=0.5)
 
 
-SizesArg = Union[str, Sequence[Union[int, float, Size]], Mapping[str, Any]]
+SizesArg = str | Sequence[int | float | Size]
 
 
-def resolve_sizes(op: OpSpec, sizes: SizesArg) -> list[Size]:
-    """A sweep for ``op``: a preset name (quick/default/large), numbers or size dicts,
-    or a mapping ``{op name: sweep, "*": sweep for the others}``."""
-    if isinstance(sizes, Mapping) and "n" not in sizes:
-        return resolve_sizes(op, sizes.get(op.name, sizes.get("*", "default")))
+def resolve_sizes(
+    op: OpSpec,
+    preset: str | None = None,
+    numbers: Sequence[float] | None = None,
+    sizes: Sequence[Size] | None = None,
+) -> list[dict[str, int]]:
+    """The sweep of ``op``: exactly one of a preset name, numbers, or size dicts.
+
+    Parameters
+    ----------
+    preset : str
+        ``"quick"``, ``"default"``, ``"large"`` (the op's own sweeps).
+    numbers : sequence of numbers
+        Each mapped to a size by the op (``1e6`` is ``n`` for ``dot``, ``m``
+        for the logistic-regression ops); must be whole and >= 1.
+    sizes : sequence of mappings
+        Complete sizes, checked against the keys the op takes.
+    """
+    given = [x is not None for x in (preset, numbers, sizes)]
+    if sum(given) != 1:
+        raise TypeError(f"resolve_sizes({op.name}): give exactly one of preset, numbers, sizes")
+    if preset is not None:
+        if preset not in op.sizes:
+            raise ValueError(f"{op.name}: sizes must be one of {sorted(op.sizes)} or a list; got {preset!r}")
+        return [dict(s) for s in op.sizes[preset]]
+    if numbers is not None:
+        out = []
+        for x in numbers:
+            if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{op.name}: a size must be a number; got {x!r}")
+            if not math.isfinite(x) or x < 1 or x != int(x):
+                raise ValueError(f"{op.name}: a size must be a whole number >= 1; got {x!r}")
+            out.append(op.size_from(int(x)))
+        return out
+    return [op.check_size(s) for s in sizes or ()]
+
+
+def sweep_of(op: OpSpec, sizes: SizesArg) -> list[dict[str, int]]:
+    """:func:`resolve_sizes` for :func:`run`'s ``sizes``: a preset name, or a list of numbers or size dicts."""
     if isinstance(sizes, str):
-        try:
-            return list(op.sizes[sizes])
-        except KeyError:
-            raise ValueError(f"sizes must be one of {sorted(op.sizes)} or a list; got {sizes!r}") from None
-    return [dict(s) if isinstance(s, dict) else op.size_from(int(float(s))) for s in sizes]
-
-
-# ---------------------------------------------------------------- JIT bookkeeping
-def _jit_counts(k: Kernel) -> tuple[int, int] | None:
-    """(signatures compiled, cache hits) over the Numba dispatchers of a kernel's module."""
-    if not k.backend.jit:
-        return None
-    from .kernels._jit import dispatchers
-
-    module = importlib.import_module(k.module)
-    ds = dispatchers(module) + dispatchers(importlib.import_module("vecbench.kernels._jit"))
-    sigs = sum(len(d.signatures) for d in ds)
-    hits = sum(sum(d.stats.cache_hits.values()) for d in ds)
-    return sigs, hits
+        return resolve_sizes(op, preset=sizes)
+    if isinstance(sizes, Mapping):
+        raise TypeError(f"{op.name}: sizes must be a preset name or a list of numbers or size dicts; got a "
+                        "single mapping (put one size in a list; per-op sweeps go in sizes_by_op)")
+    dicts = [x for x in sizes if isinstance(x, Mapping)]
+    numbers = [x for x in sizes if not isinstance(x, Mapping)]
+    if dicts and numbers:
+        raise TypeError(f"{op.name}: sizes mixes numbers and size dicts")
+    return resolve_sizes(op, sizes=dicts) if dicts else resolve_sizes(op, numbers=numbers)
 
 
 # ---------------------------------------------------------------- one measurement
@@ -121,16 +146,29 @@ def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
     return ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
-    """A kernel warmed up on validated inputs, ready to be timed (or ``reason`` why not)."""
+    """A kernel warmed up on validated inputs, ready to be timed (or ``reason`` why not).
+
+    ``record`` is the record without a timing; ``first_call_s`` the warm-up
+    call; ``compiled``/``from_cache`` what the backend says that call did.
+    """
 
     core: Callable[..., Any] | None
     args: tuple[Any, ...]
     record: Record
+    first_call_s: float | None = None
     jit: bool = False
     compiled: bool = False
+    from_cache: bool | None = None
     reason: str = ""
+
+    def timing(self, samples_s: Sequence[float], loops: int, min_s: float | None = None) -> Timing:
+        """The :class:`Timing` of this kernel from its samples (``min_s`` overrides the samples' min)."""
+        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache)
+        if min_s is not None:
+            t = dataclasses.replace(t, min_s=min_s)
+        return dataclasses.replace(t, compile_time_s=compile_time(self, t.min_s))
 
 
 def new_record(k: Kernel, size: Size, dtype: str, threads: int, **fields: Any) -> Record:
@@ -144,43 +182,43 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
             expected: Any = None) -> Prepared:
     """Untimed part of a measurement: inputs, validation, warm-up call, check vs the reference.
 
-    The warm-up is the first call: JIT compilation (or a load from Numba's
-    disk cache) happens there, so no sample ever contains it. Exceptions
-    from ``k`` become ``reason`` (the kernel is not timed).
+    The warm-up is the first call: JIT compilation (or a load from a disk
+    cache, or a framework's trace) happens there, so no sample ever contains
+    it; the backend says whether it compiled. Exceptions from ``k`` become
+    ``reason`` (the kernel is not timed).
     """
-    rec = new_record(k, size, dtype, threads)
+    rec = new_record(k, size, dtype, threads, status="failed", reason="not measured")
     args = inputs(k.op, size, dtype, seed=seed)
+    backend = k.backend
     try:
         core, core_args, call = k.bind(*args)  # validation, list conversion, out=
         if expected is None:
             expected = k.op.reference(*args)
-        before = _jit_counts(k)
+        before = backend.compile_state(k)
         t0 = time.perf_counter_ns()
         raw = core(*core_args)
-        rec.first_call_s = (time.perf_counter_ns() - t0) * 1e-9
-        after = _jit_counts(k)
-        compiled = before is not None and after is not None and after[0] > before[0]
-        if compiled:
-            rec.from_cache = after[1] > before[1]
+        first = (time.perf_counter_ns() - t0) * 1e-9
+        compiled, from_cache = backend.compiled(k, before, backend.compile_state(k), core_args)
         reason = _check(k, k.finish(raw, call), expected, dtype)
-        return Prepared(core, core_args, rec, k.backend.jit, compiled, reason)
+        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason)
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:  # a broken kernel is reported, the run goes on
-        rec.warnings.append(traceback.format_exc(limit=-3))
+        rec = dataclasses.replace(rec, warnings=(traceback.format_exc(limit=-3),))
         return Prepared(None, (), rec, reason=f"{type(exc).__name__}: {exc}".strip())
 
 
-def set_compile_time(p: Prepared) -> None:
-    """``compile_time_s``: the first call's excess over the fastest steady call.
+def compile_time(p: Prepared, steady_s: float) -> float | None:
+    """``compile_time_s``: the first call's excess over a steady call.
 
     0 for a JIT kernel already compiled earlier in this process; None for
     backends that do not compile.
     """
-    rec = p.record
-    if p.jit:
-        first, steady = rec.first_call_s or 0.0, rec.min_s or 0.0
-        rec.compile_time_s = max(0.0, first - steady) if p.compiled else 0.0
+    if not p.jit:
+        return None
+    if not p.compiled or p.first_call_s is None:
+        return 0.0
+    return max(0.0, p.first_call_s - steady_s)
 
 
 def measure(
@@ -195,22 +233,22 @@ def measure(
     p = prepare(k, size, dtype, threads, settings.seed, expected)
     rec = p.record
     if p.reason or p.core is None:
-        rec.status, rec.reason = "failed", p.reason
-        return rec
+        return rec.with_status("failed", p.reason)
     gc_was = gc.isenabled()
     gc.disable()  # as timeit does: no collector pauses inside a sample
     try:
-        loops = _calibrate(p.core, p.args, settings.min_sample_s, rec.first_call_s or 0.0)
+        loops = _calibrate(p.core, p.args, settings.min_sample_s, p.first_call_s or 0.0)
         samples = [_time(p.core, p.args, loops) / loops for _ in range(settings.repeats)]
     except Exception as exc:
-        rec.status, rec.reason = "failed", f"{type(exc).__name__} while timing: {exc}"
-        return rec
+        return rec.with_status("failed", f"{type(exc).__name__} while timing: {exc}")
     finally:
         if gc_was:
             gc.enable()
-    rec.set_samples(samples, loops)
-    set_compile_time(p)
-    return rec
+    timing = p.timing(samples, loops)
+    noisy = []
+    if timing.spread > NOISY_SPREAD and len(samples) >= 3:
+        noisy.append(f"noisy: IQR is {timing.spread:.0%} of the median")
+    return rec.with_timing(timing, *noisy)
 
 
 def _available_memory() -> int:
@@ -229,15 +267,26 @@ def _too_big(op: OpSpec, size: Size, dtype: str) -> str:
     return ""
 
 
-# Pure-Python loops run at roughly 20-60 ns per flop on current CPUs; the
-# static estimate (used where nothing has been measured yet, e.g. when the
-# pytest-benchmark suite is collected) takes the slow end.
-PYTHON_S_PER_FLOP = 60e-9
+def static_estimate_s(k: Kernel, size: Size) -> float | None:
+    """A pessimistic guess of one call's time before anything was measured (None: no guess).
+
+    Backends that can be very slow declare ``s_per_flop`` (the pure-Python
+    loops do); the pytest-benchmark suite uses this when it is collected.
+    """
+    per_flop = k.backend.s_per_flop
+    return k.op.flops(size) * per_flop if per_flop else None
 
 
-def python_estimate_s(op: OpSpec, size: Size) -> float:
-    """A pessimistic guess of one pure-Python call's time at ``size``."""
-    return op.flops(size) * PYTHON_S_PER_FLOP
+def budget_reason(predicted_s: float, calls: int, budget_s: float, basis: str) -> str:
+    """The one time-budget rule: a size whose ``calls`` predicted calls exceed ``budget_s`` is skipped.
+
+    Returns the reason ("" when within budget). ``basis`` says where the
+    prediction came from ("from 1e5", "static estimate").
+    """
+    if predicted_s * calls > budget_s:
+        return (f"time budget: ~{predicted_s:.3g} s per call predicted ({basis}); "
+                f"{calls} calls would exceed the {budget_s:g} s budget per measurement")
+    return ""
 
 
 def _predicted_s(op: OpSpec, last: Record, size: Size) -> float:
@@ -254,12 +303,8 @@ def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | None, settin
         return too_big
     if not last.ok:
         return f"a smaller size {last.status}"
-    predicted = _predicted_s(op, last, size)
     calls = settings.repeats + 2  # warm-up, calibration, samples
-    if predicted * calls > settings.budget_s:
-        return (f"time budget: ~{predicted:.3g} s per call predicted from {last.label}; "
-                f"{calls} calls would exceed the {settings.budget_s:g} s budget per measurement")
-    return ""
+    return budget_reason(_predicted_s(op, last, size), calls, settings.budget_s, f"from {last.label}")
 
 
 # ---------------------------------------------------------------- the sweep
@@ -273,6 +318,7 @@ def run(
     bandwidth: bool = True,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
+    sizes_by_op: Mapping[str, SizesArg] | None = None,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -281,12 +327,15 @@ def run(
     ops, backends : sequence of str, optional
         Selection (default: everything registered). Unknown names raise ``KeyError``.
     sizes : str or sequence
-        ``"quick"``, ``"default"``, ``"large"``, or numbers mapped per op
-        (``1e6`` is ``n`` for ``dot``, ``m`` for the logreg ops...).
+        ``"quick"``, ``"default"``, ``"large"``, numbers mapped per op
+        (``1e6`` is ``n`` for ``dot``, ``m`` for the logreg ops...), or a
+        list of complete size dicts (``[{"n_x": 100, "m": 1000}]``).
+    sizes_by_op : mapping, optional
+        ``{op name: sweep}`` overriding ``sizes`` for those ops.
     dtypes : sequence of str
         ``float64`` and/or ``float32``.
     threads : int, optional
-        BLAS and Numba threads (default: all cores).
+        Threads of every backend's pools (default: all cores).
     settings : Settings, optional
         Sample length, repeats, time budget per measurement, seed.
     bandwidth : bool
@@ -306,16 +355,20 @@ def run(
     selected = [k for k in kernels(ops, backends)]
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
-    plan = [(k, resolve_sizes(k.op, sizes), dt) for dt in dtypes for k in selected]
+    by_op = dict(sizes_by_op or {})
+    for name in by_op:
+        spec(name)  # a KeyError naming the known ops
+    plan = [(k, sweep_of(k.op, by_op.get(k.op.name, sizes)), dt) for dt in dtypes for k in selected]
     results = Results(vecbench=__version__, settings={
-        "sizes": sizes if isinstance(sizes, (str, Mapping)) else [str(s) for s in sizes],
+        "sizes": _jsonable_sizes(sizes),
+        **({"sizes_by_op": {o: _jsonable_sizes(v) for o, v in by_op.items()}} if by_op else {}),
         "dtypes": list(dtypes), "threads": threads, **settings.__dict__})
     for k in unavailable:
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
     try:
-        with thread_limit(threads) as nthreads, bar:
+        with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar:
             if bandwidth:
                 bar.describe("memory bandwidth probe")
                 from .bandwidth import measure_bandwidth
@@ -339,13 +392,19 @@ def run(
                     if on_record:
                         on_record(rec)
                     bar.advance()
-            if any(k.backend.jit for k, _, _ in plan):
-                results.machine = machine_info()  # after kernels ran: numba's threading layer is known
+            # After the kernels ran: some facts (a threading layer) are known only then.
+            results.machine = machine_info()
     except KeyboardInterrupt:
         results.interrupted = True
     if not results.machine:
         results.machine = machine_info()
     return results
+
+
+def _jsonable_sizes(sizes: SizesArg) -> Any:
+    if isinstance(sizes, str):
+        return sizes
+    return [dict(x) if isinstance(x, Mapping) else str(x) for x in sizes]
 
 
 class _Progress:

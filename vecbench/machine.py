@@ -1,23 +1,21 @@
 """Machine metadata stored with every results file, and thread control.
 
-Threads are set in one place for both BLAS (through threadpoolctl) and Numba,
-so a run's ``threads`` means the same for every backend.
+Threads are set in one place for every backend (each knows how: BLAS pools
+through threadpoolctl, Numba's own pool...), so a run's ``threads`` means the
+same for every backend. This module names no backend: it asks them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-__all__ = ["machine_info", "cache_sizes", "thread_limit", "cpu_count"]
+__all__ = ["machine_info", "backends_info", "cache_sizes", "thread_limit", "cpu_count"]
 
 
 def cpu_count() -> int:
@@ -63,32 +61,28 @@ def cache_sizes() -> dict[str, int]:
 
 
 def _blas_info() -> list[dict[str, Any]]:
+    """Every thread pool threadpoolctl sees in this process (BLAS, OpenMP)."""
     from threadpoolctl import threadpool_info
 
     keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "filepath")
     return [{k: lib.get(k) for k in keep} for lib in threadpool_info()]
 
 
-def _numba_info() -> dict[str, Any]:
-    if importlib.util.find_spec("numba") is None:
-        return {"available": False}
-    import numba
+def backends_info() -> dict[str, dict[str, Any]]:
+    """What each backend reports about itself (versions, threading layer...), by name."""
+    from .registry import iter_backends
 
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel kernel has run yet
-        layer = f"not yet chosen (config: {numba.config.THREADING_LAYER})"
-    return {
-        "available": True,
-        "version": numba.__version__,
-        "threading_layer": layer,
-        "num_threads": numba.get_num_threads(),
-        "cache_dir": numba.config.CACHE_DIR or "next to the sources (__pycache__)",
-    }
+    info: dict[str, dict[str, Any]] = {}
+    for b in iter_backends():
+        try:
+            info[b.name] = b.metadata()
+        except Exception as exc:  # a backend's own report must not lose the run's results
+            info[b.name] = {"available": b.available, "error": f"{type(exc).__name__}: {exc}"}
+    return info
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU, caches, OS, Python, NumPy/Numba versions, BLAS and its threads, thread env vars."""
+    """CPU, caches, OS, Python, thread pools, thread env vars, and each backend's own facts."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -101,35 +95,33 @@ def machine_info() -> dict[str, Any]:
         "machine": platform.machine(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "numba": _numba_info(),
         "blas": _blas_info(),
+        "backends": backends_info(),
         "env": env,
     }
 
 
 @contextlib.contextmanager
-def thread_limit(threads: int | None) -> Iterator[int]:
-    """Limit BLAS (threadpoolctl) and Numba to ``threads``; yields the count in force.
+def thread_limit(threads: int | None, backends: Iterable[str] | None = None) -> Iterator[int]:
+    """Limit every available backend's thread pools to ``threads``; yield the count in force.
 
-    ``None`` keeps the defaults (all cores) and yields the Numba default.
+    ``backends`` restricts which backends are limited (default: all available
+    ones). ``None`` keeps the defaults (all cores) and yields the largest
+    count the backends report. A count above what a backend can run is capped
+    by that backend; the count yielded is what actually runs, never more than
+    the cores this process may use.
     """
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1; got {threads}")
-    from threadpoolctl import threadpool_limits
+    if threads is not None and (isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be >= 1; got {threads!r}")
+    from .registry import iter_backends
 
-    numba = sys.modules.get("numba") or (
-        importlib.import_module("numba") if importlib.util.find_spec("numba") else None
-    )
-    before = numba.get_num_threads() if numba else None
-    if threads is None:
-        yield before or cpu_count()
-        return
-    with threadpool_limits(limits=threads):
-        if numba:
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            yield threads
-        finally:
-            if numba:
-                numba.set_num_threads(before)
+    chosen = [b for b in iter_backends() if b.available and (backends is None or b.name in backends)]
+    with contextlib.ExitStack() as stack:
+        if threads is not None:
+            for b in chosen:
+                stack.enter_context(b.thread_limit(threads))
+        counts = [n for n in (b.threads() for b in chosen) if n]
+        in_force = max(counts) if counts else (threads or cpu_count())
+        if threads is not None:
+            in_force = min(in_force, threads)
+        yield min(in_force, cpu_count()) if threads is None else in_force

@@ -20,17 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .results import Record, Results  # noqa: E402
+from . import registry  # noqa: E402
+from .results import Record, Results, baseline_medians, speedup  # noqa: E402
 
-__all__ = ["COLORS", "backend_style", "save", "ALL_FIGURES"]
+__all__ = ["backend_style", "save", "ALL_FIGURES"]
 
-COLORS = {
-    "python": "#7f7f7f",
-    "numpy": "#1f77b4",
-    "numba": "#ff7f0e",
-    "numba_parallel": "#d62728",
-}
-MARKERS = {"python": "s", "numpy": "o", "numba": "^", "numba_parallel": "v"}
+# Series of backends that declare no style of their own (or are not installed here).
 _EXTRA = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 plt.rcParams.update({"figure.dpi": 110, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 8,
@@ -38,12 +33,23 @@ plt.rcParams.update({"figure.dpi": 110, "font.size": 9, "axes.titlesize": 10, "l
 
 
 def backend_style(backend: str, order: Sequence[str] = ()) -> dict[str, Any]:
-    """Colour and marker of a backend: fixed for the four built-ins, stable for others."""
-    if backend in COLORS:
-        return {"color": COLORS[backend], "marker": MARKERS[backend]}
-    extra = sorted(b for b in order if b not in COLORS)
-    i = extra.index(backend) if backend in extra else abs(hash(backend))
+    """Colour and marker of a backend: its own ``style`` when it declares one, else a stable pick."""
+    known = _declared_styles()
+    if backend in known:
+        return dict(known[backend])
+    extra = sorted(b for b in order if b not in known)
+    i = extra.index(backend) if backend in extra else sum(map(ord, backend))
     return {"color": _EXTRA[i % len(_EXTRA)], "marker": "D"}
+
+
+def _declared_styles() -> dict[str, dict[str, str]]:
+    return {b.name: {"color": b.style["color"], "marker": b.style.get("marker", "o")}
+            for b in registry.iter_backends() if "color" in b.style}
+
+
+def _sweeps_an_axis(r: Record) -> bool:
+    """Whether ``r`` is a point of a sweep over one of its op's extra axes (a batch size)."""
+    return bool(set(registry.axis_names(r.op)) & set(r.size))
 
 
 def _ok(results: Results, **where: Any) -> list[Record]:
@@ -51,8 +57,8 @@ def _ok(results: Results, **where: Any) -> list[Record]:
 
 
 def _ops(results: Results) -> list[str]:
-    # Sweeps over batch size (training) have their own figure.
-    return list(dict.fromkeys(r.op for r in results if r.ok and "batch" not in r.size))
+    # Sweeps over an extra axis (training's batch size) have their own figure.
+    return list(dict.fromkeys(r.op for r in results if r.ok and not _sweeps_an_axis(r)))
 
 
 def _backends(results: Results) -> list[str]:
@@ -116,17 +122,23 @@ def fig_time(results: Results) -> Figure:
 
 def speedups(results: Results, baseline: str) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """``{(op, backend): [(elements, baseline_median / median), ...]}`` where both are ok."""
-    base = {(r.op, r.label, r.dtype): r.median_s for r in results if r.backend == baseline and r.ok}
+    base = baseline_medians(results, baseline)
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for r in sorted(results, key=lambda r: r.elements):
-        t = base.get((r.op, r.label, r.dtype))
-        if r.ok and t and r.backend != baseline:
-            out[r.op, r.backend].append((r.elements, t / r.median_s))
+        s = speedup(r, base)
+        if s is not None and r.backend != baseline:
+            out[r.op, r.backend].append((r.elements, s))
     return out
 
 
-def fig_speedup(results: Results, baseline: str = "python") -> Figure:
-    """Speedup over ``baseline`` vs problem size, per op, with the 1x line."""
+def _role(name: str | None, role: str) -> str:
+    """``name``, or the backend that plays ``role`` (the loop or the vectorized baseline)."""
+    return name if name is not None else registry.baseline(role)
+
+
+def fig_speedup(results: Results, baseline: str | None = None) -> Figure:
+    """Speedup over ``baseline`` (default: the loop backend) vs problem size, per op, with the 1x line."""
+    baseline = _role(baseline, "loop")
     ops, backends = _ops(results), _backends(results)
     sp = speedups(results, baseline)
     fig, axes = _panels(len(ops), f"Speedup over {baseline} (median time ratio; above 1x = faster than {baseline})")
@@ -179,8 +191,10 @@ def fig_bandwidth(results: Results) -> Figure:
     return _finish(fig)
 
 
-def geomean_speedups(results: Results, baseline: str = "numpy") -> dict[tuple[str, str], float | str]:
-    """Per (op, backend): geometric-mean speedup over ``baseline``, or ``"failed"``/``"skipped"``."""
+def geomean_speedups(results: Results, baseline: str | None = None) -> dict[tuple[str, str], float | str]:
+    """Per (op, backend): geometric-mean speedup over ``baseline`` (default: the vectorized
+    backend), or ``"failed"``/``"skipped"``."""
+    baseline = _role(baseline, "vectorized")
     sp = speedups(results, baseline)
     cells: dict[tuple[str, str], float | str] = {}
     for op in dict.fromkeys(r.op for r in results):
@@ -197,8 +211,9 @@ def geomean_speedups(results: Results, baseline: str = "numpy") -> dict[tuple[st
     return cells
 
 
-def fig_heatmap(results: Results, baseline: str = "numpy") -> Figure:
-    """Ops x backends, cell = geometric-mean speedup over numpy (NPBench style)."""
+def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
+    """Ops x backends, cell = geometric-mean speedup over the vectorized baseline (NPBench style)."""
+    baseline = _role(baseline, "vectorized")
     from matplotlib.colors import LogNorm
 
     ops = list(dict.fromkeys(r.op for r in results))
@@ -243,7 +258,7 @@ def fig_compile(results: Results) -> Figure:
             hatch = "//" if first.from_cache else None
             cached |= bool(first.from_cache)
             x = i + (j - (len(backends) - 1) / 2) * width
-            ax.bar(x, first.compile_time_s, width, color=backend_style(b)["color"], hatch=hatch,
+            ax.bar(x, first.compile_time_s or 0.0, width, color=backend_style(b)["color"], hatch=hatch,
                    edgecolor="white", label=b if i == 0 else None)
             if not first.compile_time_s:
                 # The kernel reuses code another op compiled earlier in the same run.
@@ -277,28 +292,38 @@ def save(fig: Figure, folder: Path, name: str, formats: Sequence[str] = ("png", 
     return paths
 
 
-def fig_train_epoch(results: Results) -> Figure | None:
-    """Time per training epoch vs batch size, log-log, numba-over-numpy speedup annotated."""
-    recs = [r for r in results if r.op == "train_epoch" and r.ok]
-    if not recs:
+def fig_axis(results: Results, op: str) -> Figure | None:
+    """Time per call of ``op`` vs its extra axis (time per epoch vs batch size), log-log.
+
+    Each point of the fastest compiled backend is labelled with its speedup
+    over the vectorized baseline at that value.
+    """
+    spec = registry.spec(op)
+    recs = [r for r in results if r.op == op and r.ok and _sweeps_an_axis(r)]
+    if not recs or not spec.axes:
         return None
+    axis = next(a for a in spec.axes if a.name in recs[0].size)
     backends = list(dict.fromkeys(r.backend for r in recs))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     by_backend: dict[str, dict[int, float]] = defaultdict(dict)
-    for r in sorted(recs, key=lambda r: r.size["batch"]):
-        by_backend[r.backend][r.size["batch"]] = r.median_s
+    for r in sorted(recs, key=lambda r: r.size[axis.name]):
+        if r.median_s is not None:
+            by_backend[r.backend][r.size[axis.name]] = r.median_s
     for b in backends:
         pts = sorted(by_backend[b].items())
         ax.plot(*zip(*pts), lw=1.5, ms=5, label=b, **backend_style(b, backends))
-    fast = by_backend.get("numba") or {}
-    for batch, t_np in sorted(by_backend.get("numpy", {}).items()):
-        if batch in fast:
-            ax.annotate(f"{t_np / fast[batch]:.0f}x", (batch, fast[batch]), textcoords="offset points",
-                        xytext=(0, -13), ha="center", fontsize=8, color=COLORS["numba"])
-    size = recs[0].size
-    ax.set(xscale="log", yscale="log", xlabel="batch size (examples per gradient step)", ylabel="time per epoch (s)",
-           title=f"One epoch of gradient descent, n_x={size['n_x']}, m={size['m']}\n"
-                 "(labels: numba speedup over numpy at that batch size)")
+    vec = registry.baseline("vectorized")
+    compiled = [b for b in registry.by_role("compiled") if b in by_backend]
+    fast = compiled[0] if compiled else None
+    for value, t_vec in sorted(by_backend.get(vec, {}).items()):
+        if fast and value in by_backend[fast]:
+            t = by_backend[fast][value]
+            ax.annotate(f"{t_vec / t:.0f}x", (value, t), textcoords="offset points",
+                        xytext=(0, -13), ha="center", fontsize=8, color=backend_style(fast, backends)["color"])
+    rest = ", ".join(f"{k}={v}" for k, v in recs[0].size.items() if k != axis.name)
+    note = f"\n(labels: {fast} speedup over {vec} at that {axis.name})" if fast else ""
+    ax.set(xscale="log", yscale="log", xlabel=axis.label, ylabel="time per call (s)",
+           title=f"{op}: {spec.summary.split(':')[0]}, {rest}{note}")
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -324,11 +349,12 @@ def fig_train_cost(histories: dict[str, dict[str, Any]]) -> Figure:
 
 
 def training_figures(results: Results) -> dict[str, Figure]:
-    """Figures of the training section: time per epoch vs batch size, cost curves."""
+    """Figures of sweeps over an op's extra axis (time per epoch vs batch size), and cost curves."""
     figs: dict[str, Figure] = {}
-    epoch = fig_train_epoch(results)
-    if epoch is not None:
-        figs["train_epoch"] = epoch
+    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+        fig = fig_axis(results, op)
+        if fig is not None:
+            figs[op] = fig
     histories = results.training.get("histories")
     if histories:
         figs["train_cost"] = fig_train_cost(histories)

@@ -7,23 +7,29 @@ implementation of an operation. The CLI, the harness, the tests, the
 pytest-benchmark suite and the reports all iterate over this registry, so a new
 kernel is registered once and is then tested, benchmarked and plotted.
 
-Backends that need an optional package (Numba) are loaded lazily: importing
-:mod:`vecbench` never imports Numba.
+Backends are plug-ins (:mod:`vecbench.backends`): each declares its kernels,
+and the registry loads them, with the ops, on first use, all or nothing.
+Importing :mod:`vecbench` never imports Numba or any other framework.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+import importlib.metadata
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .backends import BUILTIN, ENTRY_POINT_GROUP, Backend
+
 Size = Mapping[str, int]
 
 __all__ = [
+    "Axis",
     "Backend",
     "Call",
     "Kernel",
@@ -34,6 +40,7 @@ __all__ = [
     "kernels",
     "ops",
     "register",
+    "register_backend",
     "size_label",
     "spec",
 ]
@@ -81,6 +88,39 @@ DEFAULT_TOLERANCE: Mapping[str, tuple[float, float]] = {
 
 
 @dataclass(frozen=True)
+class Axis:
+    """A size key that changes how an op's work is cut, not how much work there is.
+
+    ``train_epoch``'s batch size is one: every batch size processes the same
+    ``n_x x m`` examples. Reports draw such an axis as its own x axis, element
+    counts leave it out, and the CLI offers ``--<option>`` to sweep it.
+
+    Attributes
+    ----------
+    name : str
+        The size key (``"batch"``).
+    label : str
+        Axis label in figures and tables.
+    option : str
+        Command-line option that sweeps it (``"batch-sizes"``).
+    help : str
+        Help text of that option.
+    base : mapping
+        The rest of the size when the command line gives no single number.
+    parse : callable
+        ``parse(text, base_size) -> int``: one value from the command line
+        (e.g. ``"full"`` -> ``m``); raises ``ValueError`` naming what is allowed.
+    """
+
+    name: str
+    label: str
+    option: str
+    help: str
+    base: Mapping[str, int]
+    parse: Callable[[str, Mapping[str, int]], int]
+
+
+@dataclass(frozen=True)
 class OpSpec:
     """What the registry knows about one operation.
 
@@ -109,6 +149,8 @@ class OpSpec:
         by default the op's only size key.
     tolerance : mapping
         ``{dtype name: (rtol, atol)}`` against the float64 reference.
+    axes : tuple of Axis
+        Size keys that cut the work without changing it (see :class:`Axis`).
     """
 
     name: str
@@ -124,6 +166,32 @@ class OpSpec:
     tolerance: Mapping[str, tuple[float, float]] = field(
         default_factory=lambda: dict(DEFAULT_TOLERANCE)
     )
+    axes: tuple[Axis, ...] = ()
+
+    @property
+    def size_keys(self) -> tuple[str, ...]:
+        """The keys of a size of this op, extra axes included (``("n_x", "m", "batch")``)."""
+        return tuple(self.sizes["default"][0])
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes)
+
+    def check_size(self, size: Mapping[str, Any]) -> dict[str, int]:
+        """``size`` as a dict of ints, or ``ValueError`` naming the keys this op takes."""
+        if not isinstance(size, Mapping):
+            raise TypeError(f"{self.name}: a size must be a mapping such as "
+                            f"{dict(self.sizes['default'][0])}; got {type(size).__name__}")
+        keys = set(self.size_keys)
+        if set(size) != keys:
+            raise ValueError(f"{self.name}: a size needs the keys {sorted(keys)}; got {sorted(map(str, size))}")
+        out = {}
+        for k in self.size_keys:
+            v = size[k]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{self.name}: size[{k!r}] must be a positive integer; got {v!r}")
+            out[k] = int(v)
+        return out
 
     def label(self, size: Size) -> str:
         """Readable label for ``size`` (used in ids, plots and JSON)."""
@@ -133,72 +201,12 @@ class OpSpec:
         """The size that one number ``value`` means for this op (see ``size_of``)."""
         if self.size_of is not None:
             return self.size_of(int(value))
-        (key,) = self.sizes["default"][0]
+        (key,) = self.size_keys
         return {key: int(value)}
 
     def tol(self, dtype: Any) -> tuple[float, float]:
         """``(rtol, atol)`` for inputs of ``dtype``."""
         return self.tolerance[np.dtype(dtype).name]
-
-
-@dataclass(frozen=True)
-class Backend:
-    """A way of writing kernels: ``python``, ``numpy``, ``numba``..."""
-
-    name: str
-    description: str
-    requires: str | None = None  # optional package the backend imports
-    jit: bool = False  # first call compiles; the harness times it apart
-    prepare: Callable[[tuple[Any, ...], bool], tuple[Any, ...]] | None = None
-    finalize: Callable[[Any, tuple[Any, ...], bool], Any] | None = None
-
-    @property
-    def available(self) -> bool:
-        """True when the package the backend needs can be imported."""
-        return self.requires is None or importlib.util.find_spec(self.requires) is not None
-
-    @property
-    def install_hint(self) -> str:
-        return f"the {self.name} backend needs {self.requires}: pip install {self.requires}"
-
-
-def _to_python(args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
-    # The untimed prepare step of the pure-Python backend: arrays become
-    # (nested) lists of Python floats so the timed loop touches no NumPy.
-    args = args[:-1] if has_out else args
-    return tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
-
-
-def _from_python(result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
-    dtype = next(a.dtype for a in args if isinstance(a, np.ndarray))
-    if has_out:
-        out = args[-1]
-        out[...] = result
-        return out
-    if isinstance(result, tuple):
-        return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
-    return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
-
-
-BACKENDS: dict[str, Backend] = {
-    b.name: b
-    for b in [
-        Backend(
-            "python",
-            "pure Python loops over Python floats (arrays converted to lists, untimed)",
-            prepare=_to_python,
-            finalize=_from_python,
-        ),
-        Backend("numpy", "vectorized NumPy, no Python loop over elements"),
-        Backend("numba", "Numba @njit(cache=True), one thread", requires="numba", jit=True),
-        Backend(
-            "numba_parallel",
-            "Numba @njit(parallel=True) with prange, race-free per-chunk partial sums",
-            requires="numba",
-            jit=True,
-        ),
-    ]
-}
 
 
 class Kernel:
@@ -211,6 +219,9 @@ class Kernel:
     """
 
     def __init__(self, op: OpSpec, backend: Backend, target: Callable[..., Any] | str):
+        if not (callable(target) or (isinstance(target, str) and ":" in target)):
+            raise TypeError(f"kernel {op.name!r} of backend {backend.name!r}: target must be a callable or "
+                            f"'module:attr'; got {target!r}")
         self.op = op
         self.backend = backend
         self._target = target
@@ -235,13 +246,12 @@ class Kernel:
         if self._core is None:
             if not self.backend.available:
                 raise ImportError(self.backend.install_hint)
-            module, _, attr = str(self._target).partition(":")
-            self._core = getattr(importlib.import_module(module), attr)
+            self._core = self.backend.resolve(self._target)
         return self._core
 
     @property
     def module(self) -> str:
-        """Module holding the core (the harness reads JIT cache stats from it)."""
+        """Module holding the core (a JIT backend reads its compile counters from it)."""
         if callable(self._target):
             return self._target.__module__
         return str(self._target).partition(":")[0]
@@ -252,15 +262,21 @@ class Kernel:
         Nothing here is timed by the harness: ``core(*core_args)`` is.
         """
         call = self.op.validate(*args, **kwargs)
-        prepare = self.backend.prepare
-        core_args = prepare(call.args, self.op.has_out) if prepare else call.args
-        return self.core, core_args, call
+        core_args = self.backend.prepare(call.args, self.op.has_out)
+        return self.timed_core, core_args, call
+
+    @property
+    def timed_core(self) -> Callable[..., Any]:
+        """What the harness times: the core, followed by the backend's wait for its result."""
+        core, backend = self.core, self.backend
+        if not backend.needs_sync:
+            return core
+        sync = backend.sync
+        return lambda *args: sync(core(*args))
 
     def finish(self, result: Any, call: Call) -> Any:
         """Turn a core result into the public return value."""
-        finalize = self.backend.finalize
-        if finalize is not None:
-            result = finalize(result, call.args, self.op.has_out)
+        result = self.backend.finalize(result, call.args, self.op.has_out)
         return call.post(result)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -268,34 +284,136 @@ class Kernel:
         return self.finish(core(*core_args), call)
 
 
+
+
+# ---------------------------------------------------------------- the table
 _OPS: dict[str, OpSpec] = {}
 _KERNELS: dict[tuple[str, str], Kernel] = {}
+BACKENDS: dict[str, Backend] = {}  # filled on first use, in column order
 _LOADED = False
+_LOADING = False  # inside _load (a second _load from an op module's import returns at once)
+_LOCK = threading.RLock()
 
 
 def register(spec: OpSpec, **impls: Callable[..., Any] | str) -> None:
-    """Register an operation and its kernels, ``backend=function`` or ``backend="module:attr"``.
+    """Register an operation, and optionally its kernels: ``backend=function`` or ``backend="module:attr"``.
 
+    Backends declare their kernels themselves (:attr:`Backend.kernels`); an op
+    added from outside vecbench may bring kernels for existing backends here.
     A string target is imported lazily, so optional packages load only when a
     kernel is first used.
     """
-    _OPS[spec.name] = spec
-    for backend, target in impls.items():
-        if backend not in BACKENDS:
-            raise KeyError(f"unknown backend {backend!r}; known: {sorted(BACKENDS)}")
-        _KERNELS[spec.name, backend] = Kernel(spec, BACKENDS[backend], target)
+    with _LOCK:
+        if not isinstance(spec, OpSpec):
+            raise TypeError(f"register: spec must be an OpSpec; got {type(spec).__name__}")
+        _OPS[spec.name] = spec
+        if not _LOADED:  # an op module imported while (or before) the registry loads
+            _PENDING.extend((spec.name, name, target) for name, target in impls.items())
+            return
+        unknown = [b for b in impls if b not in BACKENDS]
+        if unknown:
+            raise KeyError(f"register {spec.name!r}: unknown backend {unknown[0]!r}; known: {list(BACKENDS)}")
+        for b in list(BACKENDS.values()):
+            target = b.kernels.get(spec.name)
+            if target is not None:
+                _KERNELS[spec.name, b.name] = Kernel(spec, b, target)
+        for name, target in impls.items():
+            _KERNELS[spec.name, name] = Kernel(spec, BACKENDS[name], target)
 
 
-def register_backend(backend: Backend) -> None:
-    """Add a backend (e.g. ``numba_fused``) that kernels may then be registered under."""
+_PENDING: list[tuple[str, str, Callable[..., Any] | str]] = []
+
+
+def register_backend(backend: Backend | type[Backend]) -> Backend:
+    """Add a backend (an instance or a :class:`Backend` subclass) and the kernels it declares.
+
+    Returns the instance. Kernels for ops it does not know raise ``KeyError``:
+    a backend built for other ops fails loudly, not silently.
+    """
+    with _LOCK:
+        _load()
+        return _add_backend(backend, source=f"register_backend({backend!r})")
+
+
+def _add_backend(backend: Backend | type[Backend], source: str) -> Backend:
+    if isinstance(backend, type) and issubclass(backend, Backend):
+        backend = backend()
+    if not isinstance(backend, Backend):
+        raise TypeError(f"vecbench backend from {source}: expected a vecbench.backends.Backend subclass or "
+                        f"instance; got {type(backend).__name__}")
+    unknown = sorted(set(backend.kernels) - set(_OPS))
+    if unknown:
+        raise KeyError(f"backend {backend.name!r} (from {source}) has kernels for unknown ops {unknown}; "
+                       f"known ops: {list(_OPS)}")
     BACKENDS[backend.name] = backend
+    for op, target in backend.kernels.items():
+        _KERNELS[op, backend.name] = Kernel(_OPS[op], backend, target)
+    for op, name, target in [p for p in _PENDING if p[1] == backend.name]:
+        _KERNELS[op, name] = Kernel(_OPS[op], backend, target)
+        _PENDING.remove((op, name, target))
+    return backend
+
+
+def _instantiate(target: str) -> Backend | type[Backend]:
+    module, _, attr = target.partition(":")
+    try:
+        obj: Backend | type[Backend] = getattr(importlib.import_module(module), attr)
+    except Exception as exc:
+        raise ImportError(f"vecbench: backend {target!r} failed to load: {type(exc).__name__}: {exc}") from exc
+    return obj
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def _load() -> None:
-    global _LOADED
-    if not _LOADED:
+    """Import the ops and the backends once, all or nothing.
+
+    A module that fails to import leaves the registry empty (and is retried
+    on the next call) with an ``ImportError`` naming it, never half-filled.
+    """
+    global _LOADED, _LOADING
+    if _LOADED:
+        return
+    with _LOCK:
+        if _LOADED or _LOADING:
+            return
+        modules_before = set(sys.modules)
+        ops_before, pending_before = dict(_OPS), list(_PENDING)
+        _LOADING = True
+        try:
+            try:
+                importlib.import_module("vecbench.operations")
+            except Exception as exc:
+                raise ImportError(f"vecbench: an operation module failed to import: {type(exc).__name__}: {exc}"
+                                  ) from exc
+            for target in BUILTIN:
+                _add_backend(_instantiate(target), source=target)
+            for ep in _entry_points():
+                try:
+                    obj = ep.load()
+                except Exception as exc:
+                    raise ImportError(f"vecbench: backend entry point {ep.name!r} ({ep.value}) failed to load: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+                _add_backend(obj, source=f"entry point {ep.name} = {ep.value}")
+            if _PENDING:
+                op, name, _ = _PENDING[0]
+                raise KeyError(f"register {op!r}: unknown backend {name!r}; known: {list(BACKENDS)}")
+        except BaseException:
+            _OPS.clear()
+            _OPS.update(ops_before)
+            _KERNELS.clear()
+            BACKENDS.clear()
+            _PENDING[:] = pending_before
+            # Forget the half-imported op modules, so a retry registers them again.
+            for name in set(sys.modules) - modules_before:
+                if name.startswith("vecbench.operations"):
+                    del sys.modules[name]
+            raise
+        finally:
+            _LOADING = False
         _LOADED = True
-        importlib.import_module("vecbench.kernels")
 
 
 def ops() -> list[str]:
@@ -309,8 +427,17 @@ def spec(op: str) -> OpSpec:
     _load()
     try:
         return _OPS[op]
-    except KeyError:
+    except (KeyError, TypeError):
         raise KeyError(f"unknown op {op!r}; available: {list(_OPS)}") from None
+
+
+def backend(name: str) -> Backend:
+    """The :class:`Backend` called ``name``; ``KeyError`` listing the known backends otherwise."""
+    _load()
+    try:
+        return BACKENDS[name]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown backend {name!r}; available: {list(BACKENDS)}") from None
 
 
 def backends(op: str | None = None) -> list[str]:
@@ -320,6 +447,28 @@ def backends(op: str | None = None) -> list[str]:
         return list(BACKENDS)
     spec(op)
     return [b for b in BACKENDS if (op, b) in _KERNELS]
+
+
+def by_role(role: str) -> list[str]:
+    """Names of the backends that play ``role`` (``"loop"``, ``"vectorized"``, ``"compiled"``)."""
+    _load()
+    return [name for name, b in BACKENDS.items() if b.role == role]
+
+
+def baseline(role: str) -> str:
+    """The backend reports measure against for ``role``: the first one that plays it."""
+    names = by_role(role)
+    if not names:
+        raise KeyError(f"no backend plays the role {role!r}; roles: "
+                       f"{ {n: b.role for n, b in BACKENDS.items()} }")
+    return names[0]
+
+
+def axis_names(op: str) -> tuple[str, ...]:
+    """Extra size axes of ``op`` (see :class:`Axis`); () for an op this process does not know."""
+    _load()
+    s = _OPS.get(op)
+    return s.axis_names if s else ()
 
 
 def kernel(op: str, backend: str) -> Kernel:
@@ -336,7 +485,7 @@ def kernel(op: str, backend: str) -> Kernel:
     spec(op)
     try:
         k = _KERNELS[op, backend]
-    except KeyError:
+    except (KeyError, TypeError):
         raise KeyError(
             f"unknown backend {backend!r} for op {op!r}; available: {backends(op)}"
         ) from None
@@ -348,7 +497,7 @@ def kernel(op: str, backend: str) -> Kernel:
 def kernels(
     ops_: Sequence[str] | None = None, backends_: Sequence[str] | None = None
 ) -> list[Kernel]:
-    """Every registered kernel, optionally filtered by op and backend names."""
+    """Every registered kernel (op-major, backends in column order), optionally filtered by name."""
     _load()
     for name in ops_ or ():
         spec(name)
@@ -356,7 +505,14 @@ def kernels(
         if name not in BACKENDS:
             raise KeyError(f"unknown backend {name!r}; available: {list(BACKENDS)}")
     return [
-        k
-        for (o, b), k in _KERNELS.items()
-        if (ops_ is None or o in ops_) and (backends_ is None or b in backends_)
+        _KERNELS[o, b]
+        for o in _OPS
+        for b in BACKENDS
+        if (o, b) in _KERNELS and (ops_ is None or o in ops_) and (backends_ is None or b in backends_)
     ]
+
+
+def iter_backends() -> Iterator[Backend]:
+    """Every known backend, in column order."""
+    _load()
+    return iter(list(BACKENDS.values()))

@@ -1,35 +1,43 @@
 """Write ``reports/``: figures plus a README.md a person reads first.
 
 Reads results files (vecbench JSON or pytest-benchmark JSON) and never times
-anything, except with ``vecbench report --run``, which runs the default sweep
-through the harness first and then reports from the file it wrote.
+anything (``vecbench report --run`` measures in the CLI first, then reports
+from the file it wrote). It names no backend: the loop and vectorized
+baselines are whichever backends play those roles.
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .results import Record, Results, load
+from . import registry
+from .results import Record, Results, baseline_medians, load, speedup
 from .results import format_time as _fmt_time
 
-__all__ = ["headline", "lecture_dot", "write_report", "report_main"]
+__all__ = ["axis_table", "expand", "headline", "lecture_dot", "report_files", "write_report"]
 
 SLIDE = {"loop_ms": 718.0, "vectorized_ms": 33.0}
 
 
-def headline(results: Results) -> list[dict[str, Any]]:
-    """For each op, every backend at the largest size where numpy and another backend succeeded.
+def _sweeps_an_axis(r: Record) -> bool:
+    return bool(set(registry.axis_names(r.op)) & set(r.size))
 
-    Returns rows with ``op, label, dtype, backend, status, median_s, vs_python,
-    vs_numpy, gbps, pct_bandwidth`` (None where not measured).
+
+def headline(results: Results) -> list[dict[str, Any]]:
+    """For each op, every backend at the largest size where the vectorized baseline and another backend succeeded.
+
+    Returns rows with ``op, label, dtype, backend, status, median_s, vs_loop,
+    vs_vectorized, gbps, pct_bandwidth`` (None where not measured); the loop
+    and vectorized baselines are the backends that play those roles.
     """
+    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
     bw = results.bandwidth_gbps.get("best")
     rows: list[dict[str, Any]] = []
-    for op in dict.fromkeys(r.op for r in results if "batch" not in r.size):  # batch sweeps: own table
+    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r)):  # axis sweeps: own table
         recs = [r for r in results if r.op == op]
         dtype = "float64" if any(r.dtype == "float64" for r in recs) else recs[0].dtype
         recs = [r for r in recs if r.dtype == dtype]
@@ -37,59 +45,64 @@ def headline(results: Results) -> list[dict[str, Any]]:
         for r in recs:
             by_label.setdefault(r.label, {})[r.backend] = r
         common = [lab for lab, bs in by_label.items()
-                  if bs.get("numpy") and bs["numpy"].ok and sum(r.ok for r in bs.values()) >= 2]
+                  if vec in bs and bs[vec].ok and sum(r.ok for r in bs.values()) >= 2]
         if not common:
             continue
-        label = max(common, key=lambda lab: by_label[lab]["numpy"].elements)
+        label = max(common, key=lambda lab: by_label[lab][vec].elements)
         group = by_label[label]
-        t_py = group["python"].median_s if "python" in group and group["python"].ok else None
-        t_np = group["numpy"].median_s
+        base_loop, base_vec = baseline_medians(group.values(), loop), baseline_medians(group.values(), vec)
         for backend, r in group.items():
+            gbps = r.gbps
             rows.append({
                 "op": op, "label": label, "dtype": dtype, "backend": backend, "status": r.status,
                 "reason": r.reason, "median_s": r.median_s,
-                "vs_python": t_py / r.median_s if t_py and r.median_s else None,
-                "vs_numpy": t_np / r.median_s if r.median_s else None,
-                "gbps": r.gbps, "pct_bandwidth": 100 * r.gbps / bw if bw and r.gbps else None,
+                "vs_loop": speedup(r, base_loop), "vs_vectorized": speedup(r, base_vec),
+                "gbps": gbps, "pct_bandwidth": 100 * gbps / bw if bw and gbps else None,
             })
     return rows
 
 
-def lecture_dot(results: Results) -> dict[str, float] | None:
+def lecture_dot(results: Results) -> dict[str, Any] | None:
     """The lecture's experiment (n = 1e6, loop vs np.dot) if the results hold it."""
     def find(backend: str) -> Record | None:
         hits = [r for r in results if r.op == "dot" and r.backend == backend and r.size == {"n": 10**6}
                 and r.dtype == "float64" and r.ok]
         return hits[0] if hits else None
 
-    loop, vec = find("python"), find("numpy")
-    if not (loop and vec):
+    loop, vec = find(registry.baseline("loop")), find(registry.baseline("vectorized"))
+    if not (loop and vec and loop.timing and vec.timing):
         return None
-    out = {"loop_ms": loop.median_s * 1e3, "vectorized_ms": vec.median_s * 1e3,
-           "speedup": loop.median_s / vec.median_s}
-    best = [r for r in results if r.op == "dot" and r.size == {"n": 10**6} and r.ok and r.dtype == "float64"]
-    fastest = min(best, key=lambda r: r.median_s)
-    out.update(fastest_backend=fastest.backend, fastest_ms=fastest.median_s * 1e3)  # type: ignore[arg-type]
+    out: dict[str, Any] = {"loop_ms": loop.timing.median_s * 1e3, "vectorized_ms": vec.timing.median_s * 1e3,
+                           "speedup": loop.timing.median_s / vec.timing.median_s,
+                           "loop_backend": loop.backend, "vectorized_backend": vec.backend}
+    best = [r for r in results if r.op == "dot" and r.size == {"n": 10**6} and r.timing and r.dtype == "float64"]
+    fastest = min(best, key=lambda r: r.timing.median_s if r.timing else math.inf)
+    out.update(fastest_backend=fastest.backend, fastest_ms=(fastest.median_s or 0.0) * 1e3)
     return out
 
 
-def training_table(results: Results) -> list[str]:
-    """Markdown rows: time per epoch per backend at each batch size, and numba's lead over numpy."""
-    recs = [r for r in results if r.op == "train_epoch" and r.ok and r.dtype == "float64"]
+def axis_table(results: Results, op: str) -> list[str]:
+    """Markdown rows: time per call of ``op`` per backend at each value of its extra axis
+    (time per epoch by batch size), and the fastest compiled backend's lead over the vectorized one."""
+    recs = [r for r in results if r.op == op and r.ok and r.dtype == "float64" and _sweeps_an_axis(r)]
     if not recs:
         return []
+    axis = next(a for a in registry.spec(op).axes if a.name in recs[0].size)
+    vec = registry.baseline("vectorized")
+    compiled = [b for b in registry.by_role("compiled")]
     backends = list(dict.fromkeys(r.backend for r in recs))
-    by = {(r.size["batch"], r.backend): r.median_s for r in recs}
+    by = {(r.size[axis.name], r.backend): r.timing.median_s for r in recs if r.timing}
     size = recs[0].size
-    lines = [f"Time per epoch (n_x = {size['n_x']}, m = {size['m']}) by batch size; the last column is "
-             "the fastest Numba backend's speedup over NumPy.", "",
-             "| batch size | " + " | ".join(backends) + " | numba vs numpy |",
+    rest = ", ".join(f"{k} = {v}" for k, v in size.items() if k != axis.name)
+    lines = [f"`{op}`: time per call ({rest}) by {axis.label}; the last column is "
+             f"the fastest compiled backend's speedup over `{vec}`.", "",
+             f"| {axis.name} | " + " | ".join(backends) + f" | compiled vs {vec} |",
              "|---:|" + "---:|" * len(backends) + "---:|"]
-    for batch in sorted({b for b, _ in by}):
-        cells = [_fmt_time(by.get((batch, b))) for b in backends]
-        numba = [by[batch, b] for b in ("numba", "numba_parallel") if (batch, b) in by]
-        ratio = _x(by[batch, "numpy"] / min(numba)) if numba and (batch, "numpy") in by else "-"
-        label = f"{batch} (full)" if batch == size["m"] else str(batch)
+    for value in sorted({v for v, _ in by}):
+        cells = [_fmt_time(by.get((value, b))) for b in backends]
+        fast = [by[value, b] for b in compiled if (value, b) in by]
+        ratio = _x(by[value, vec] / min(fast)) if fast and (value, vec) in by else "-"
+        label = f"{value} (full)" if value == size.get("m") else str(value)
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} |")
     return lines
 
@@ -102,16 +115,13 @@ def _machine_lines(results: Results) -> list[str]:
     m = results.machine
     caches = ", ".join(f"{k} {v / 1024:.0f} KiB" if v < 1 << 20 else f"{k} {v / (1 << 20):.0f} MiB"
                        for k, v in m.get("caches", {}).items())
-    blas = next((b for b in m.get("blas", []) if b.get("user_api") == "blas"), {})
-    nb = m.get("numba", {})
     bw = results.bandwidth_gbps
     lines = [
         f"- **CPU**: {m.get('cpu', '?')}, {m.get('cores', '?')} cores available; caches: {caches or 'unknown'}",
-        f"- **Software**: Python {m.get('python', '?')}, NumPy {m.get('numpy', '?')} "
-        f"(BLAS: {blas.get('internal_api', '?')} {blas.get('version', '')}, {blas.get('num_threads', '?')} threads, "
-        f"{blas.get('architecture', '')} kernels), Numba {nb.get('version', 'not installed')} "
-        f"(threading layer {nb.get('threading_layer', '?')}, {nb.get('num_threads', '?')} threads); {m.get('os', '')}",
+        f"- **Software**: Python {m.get('python', '?')}; {m.get('os', '')}",
     ]
+    for name, facts in (m.get("backends") or {}).items():
+        lines.append(f"- **{name}**: {_facts(facts)}")
     if bw:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in bw.items() if k not in ("best", "array_bytes"))
         lines.append(f"- **Measured memory bandwidth** (STREAM-style, {bw.get('array_bytes', 0) / 1e6:.0f} MB arrays): "
@@ -119,6 +129,23 @@ def _machine_lines(results: Results) -> list[str]:
     if m.get("env"):
         lines.append(f"- **Environment**: {', '.join(f'{k}={v}' for k, v in m['env'].items())}")
     return lines
+
+
+def _facts(facts: Any) -> str:
+    """A backend's self-description (versions, its BLAS, threading layer...) on one line."""
+    if not isinstance(facts, dict):
+        return str(facts)
+    if facts.get("available") is False:
+        return "not installed" + (f" ({facts['install']})" if facts.get("install") else "")
+    parts = []
+    for k, v in facts.items():
+        if k == "available":
+            continue
+        if k == "blas" and isinstance(v, list):
+            v = "; ".join(f"{b.get('internal_api', '?')} {b.get('version', '')}, {b.get('num_threads', '?')} threads, "
+                          f"{b.get('architecture', '')} kernels" for b in v if isinstance(b, dict)) or "none found"
+        parts.append(f"{k.replace('_', ' ')} {v}")
+    return ", ".join(parts) or "no details"
 
 
 def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str) -> str:
@@ -131,21 +158,22 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
         out.append("\n**The run was interrupted: these results are partial.**")
     out += ["", "## Machine", "", *_machine_lines(results), ""]
 
+    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
     lec = lecture_dot(results)
     out += ["## The lecture's experiment: dot product of two 1e6 vectors", ""]
     if lec:
         out.append(f"The slide: for-loop {SLIDE['loop_ms']:.0f} ms, `np.dot` {SLIDE['vectorized_ms']:.0f} ms "
-                   f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x). On this machine: for-loop "
-                   f"**{lec['loop_ms']:.1f} ms**, `np.dot` **{lec['vectorized_ms']:.3f} ms**, "
+                   f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x). On this machine: for-loop (`{loop}`) "
+                   f"**{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) **{lec['vectorized_ms']:.3f} ms**, "
                    f"**{lec['speedup']:.0f}x** faster (fastest backend: {lec['fastest_backend']}, "
                    f"{lec['fastest_ms']:.3f} ms). The slide's timing was a single `time.time()` "
                    "around one call, which includes first-call effects; here each is the median of calibrated samples.")
     else:
-        out.append("Not in these results (needs `dot` at n = 1e6 for both `python` and `numpy`).")
+        out.append(f"Not in these results (needs `dot` at n = 1e6 for both `{loop}` and `{vec}`).")
 
     rows = headline(results)
     out += ["", "## Headline: every operation at its largest common size", "",
-            "| op | size | backend | median time | vs python | vs numpy | GB/s | % of bandwidth |",
+            f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth |",
             "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["status"] != "ok":
@@ -153,21 +181,23 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
             continue
         pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
         out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {_fmt_time(r['median_s'])} | "
-                   f"{_x(r['vs_python'])} | {_x(r['vs_numpy'])} | {r['gbps']:.2f} | {pct} |")
+                   f"{_x(r['vs_loop'])} | {_x(r['vs_vectorized'])} | {r['gbps']:.2f} | {pct} |")
     out += ["", "Bytes are the minimum traffic of one call (each input read once, each output written once), "
             "so % of bandwidth above 100 means the working set sits in cache.", ""]
-    train = training_table(results)
-    if train:
-        out += ["## Training: what vectorization buys at each batch size", "", *train, ""]
+    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+        table = axis_table(results, op)
+        if table:
+            axes = ", ".join(a.label for a in registry.spec(op).axes)
+            out += [f"## `{op}`: what vectorization buys at each {axes}", "", *table, ""]
 
     out += ["## Figures", ""]
     captions = {
         "time_vs_size": "Time per call vs problem size (line: median; band: min to max sample).",
         f"speedup_vs_{baseline}": f"Speedup over `{baseline}` vs problem size; the dashed line is 1x.",
-        "speedup_vs_numpy": "Speedup over `numpy` vs problem size; the dashed line is 1x.",
+        f"speedup_vs_{vec}": f"Speedup over `{vec}` vs problem size; the dashed line is 1x.",
         "bandwidth": "Achieved GB/s vs working set; black: measured STREAM bandwidth; dotted/dash-dot/dashed: L1/L2/L3 sizes.",
-        "heatmap": "Geometric-mean speedup over numpy across sizes, per op and backend.",
-        "compile_time": "Numba compile (or cache-load) time of the first call, timed apart from every sample.",
+        "heatmap": f"Geometric-mean speedup over {vec} across sizes, per op and backend.",
+        "compile_time": "JIT compile (or cache-load) time of the first call, timed apart from every sample.",
         "train_epoch": "Time per training epoch vs batch size.",
         "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
     }
@@ -184,11 +214,17 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     return "\n".join(out)
 
 
-def write_report(results: Results, folder: str | Path = "reports", baseline: str = "python",
+def write_report(results: Results, folder: str | Path = "reports", baseline: str | None = None,
                  sources: Sequence[str] = ()) -> list[Path]:
-    """Draw every figure and write ``folder/README.md``; return the files written."""
+    """Draw every figure and write ``folder/README.md``; return the files written.
+
+    ``baseline`` is the backend of the first speedup figure (default: the
+    loop backend); a second one is drawn over the vectorized backend.
+    """
     from . import plotting
 
+    baseline = baseline or registry.baseline("loop")
+    vec = registry.baseline("vectorized")
     folder = Path(folder)
     written: list[Path] = []
     figures: dict[str, str] = {}
@@ -199,8 +235,8 @@ def write_report(results: Results, folder: str | Path = "reports", baseline: str
 
     add("time_vs_size", plotting.fig_time(results))
     add(f"speedup_vs_{baseline}", plotting.fig_speedup(results, baseline))
-    if baseline != "numpy":
-        add("speedup_vs_numpy", plotting.fig_speedup(results, "numpy"))
+    if baseline != vec:
+        add(f"speedup_vs_{vec}", plotting.fig_speedup(results, vec))
     add("bandwidth", plotting.fig_bandwidth(results))
     add("heatmap", plotting.fig_heatmap(results))
     if any(r.compile_time_s is not None for r in results):
@@ -213,7 +249,8 @@ def write_report(results: Results, folder: str | Path = "reports", baseline: str
     return written
 
 
-def _expand(patterns: Sequence[str]) -> list[str]:
+def expand(patterns: Sequence[str]) -> list[str]:
+    """Results files named by ``patterns`` (globs allowed, ``**`` recursive), in order, once each."""
     files: list[str] = []
     for p in patterns:
         hits = sorted(glob.glob(p, recursive=True))
@@ -223,37 +260,18 @@ def _expand(patterns: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(files))
 
 
-def report_main(args: argparse.Namespace, console: Any) -> int:
-    """``vecbench report``: optionally run the default sweep, then write the report."""
-    folder = Path(args.output)
-    files = _expand(args.files)
-    status = 0
-    if args.run:
-        from .harness import run
-
-        from .training import convergence_histories
-
-        results = run(sizes="default", progress=True)
-        console.print("training BGD, MBGD and SGD for the convergence figure")
-        results.training["histories"] = convergence_histories()
-        path = results.save(folder / "results.json")
-        console.print(f"wrote {path}")
-        files = [str(path), *files]
-        status = 1 if results.failures else (130 if results.interrupted else 0)
+def report_files(files: Sequence[str], folder: str | Path, baseline: str | None = None) -> tuple[Results, list[Path]]:
+    """Merge the results ``files`` and write their report into ``folder``; return (results, files written)."""
     if not files:
         raise ValueError("report: give results files (vecbench or pytest-benchmark JSON) or --run")
     results = Results.merge(load(f) for f in files)
     if not results.records:
-        raise ValueError(f"report: no vecbench measurements in {files}")
-    written = write_report(results, folder, args.baseline, [_relative(f, folder) for f in files])
-    for p in written:
-        console.print(f"wrote {p}")
-    for r in results.failures:
-        console.print(f"[red]failed[/red] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
-    return status
+        raise ValueError(f"report: no vecbench measurements in {list(files)}")
+    folder = Path(folder)
+    return results, write_report(results, folder, baseline, [relative(f, folder) for f in files])
 
 
-def _relative(path: str, folder: Path) -> str:
+def relative(path: str, folder: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(folder.resolve()))
     except ValueError:

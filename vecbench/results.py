@@ -19,50 +19,103 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Record", "Results", "SCHEMA", "format_time", "stats", "write_json_atomic", "load"]
+__all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats", "write_json_atomic", "load"]
 
-SCHEMA = 1
+SCHEMA = 2
+# Schema 1 kept backend facts at the top of the machine block; 2 groups them
+# under "backends" (one entry per backend, whatever it reports). Records are alike.
+READABLE_SCHEMAS = (1, 2)
 # IQR/median above this is flagged as a noisy measurement.
 NOISY_SPREAD = 0.10
 
 
-@dataclass
-class Record:
-    """One measurement: an (op, backend, size, dtype) at one thread count.
+STATUSES = ("ok", "failed", "skipped")
 
-    Times are per call, in seconds. ``status`` is ``"ok"``, ``"failed"`` (wrong
-    result or an exception: ``reason`` says which) or ``"skipped"`` (``reason``
-    says why, e.g. the time budget).
+
+@dataclass(frozen=True)
+class Timing:
+    """What a successful measurement found; times are seconds per call.
+
+    ``samples_s`` are the per-call times of each sample (``loops_per_sample``
+    calls each); ``min_s``, ``median_s`` and ``iqr_s`` summarize them.
+    ``first_call_s`` is the warm-up call, ``compile_time_s`` its excess over a
+    steady call for backends that compile (None for the others) and
+    ``from_cache`` whether a disk cache served the compile (None: unknown).
+    """
+
+    samples_s: tuple[float, ...]
+    loops_per_sample: int
+    min_s: float
+    median_s: float
+    iqr_s: float
+    first_call_s: float | None = None
+    compile_time_s: float | None = None
+    from_cache: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "samples_s", tuple(float(x) for x in self.samples_s))
+        for name in ("min_s", "median_s", "iqr_s"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"timing: {name} must be a finite number >= 0; got {v!r}")
+        if self.median_s <= 0:
+            raise ValueError(f"timing: median_s must be > 0; got {self.median_s!r}")
+
+    @classmethod
+    def from_samples(cls, samples_s: Iterable[float], loops: int, **extra: Any) -> Timing:
+        """A timing from per-call samples: min, median and IQR computed here."""
+        samples = tuple(float(x) for x in samples_s)
+        if not samples:
+            raise ValueError("timing: no samples")
+        s = stats(samples)
+        return cls(samples, int(loops), s["min"], s["median"], s["iqr"], **extra)  # type: ignore[arg-type]
+
+    @property
+    def spread(self) -> float:
+        """IQR as a fraction of the median."""
+        return self.iqr_s / self.median_s
+
+
+@dataclass(frozen=True)
+class Record:
+    """One measurement: an (op, backend, size, dtype) at one thread count. Immutable.
+
+    ``status`` is ``"ok"`` (then ``timing`` holds what was measured),
+    ``"failed"`` (wrong result or an exception: ``reason`` says which) or
+    ``"skipped"`` (``reason`` says why, e.g. the time budget); ``timing`` is
+    present exactly when the status is ok. ``bytes`` and ``flops`` are the
+    minimum traffic and arithmetic of one call.
     """
 
     op: str
     backend: str
-    size: dict[str, int]
+    size: Mapping[str, int]
     label: str
     dtype: str
     threads: int
     status: str = "ok"
     reason: str = ""
-    samples_s: list[float] = field(default_factory=list)
-    loops_per_sample: int = 0
-    min_s: float | None = None
-    median_s: float | None = None
-    iqr_s: float | None = None
-    first_call_s: float | None = None
-    compile_time_s: float | None = None
-    from_cache: bool | None = None
+    timing: Timing | None = None
     bytes: int = 0
     flops: int = 0
-    gbps: float | None = None
-    gflops: float | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"record: status must be one of {STATUSES}; got {self.status!r}")
+        if (self.timing is not None) != (self.status == "ok"):
+            raise ValueError(f"record {self.op}/{self.backend} {self.label}: a timing is required exactly when "
+                             f"the status is ok; got status {self.status!r} with "
+                             f"{'a' if self.timing else 'no'} timing")
+        object.__setattr__(self, "size", dict(self.size))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -73,33 +126,117 @@ class Record:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    # Read-only views of the timing (None unless the record is ok).
+    @property
+    def median_s(self) -> float | None:
+        return self.timing.median_s if self.timing else None
+
+    @property
+    def min_s(self) -> float | None:
+        return self.timing.min_s if self.timing else None
+
+    @property
+    def iqr_s(self) -> float | None:
+        return self.timing.iqr_s if self.timing else None
+
+    @property
+    def samples_s(self) -> tuple[float, ...]:
+        return self.timing.samples_s if self.timing else ()
+
+    @property
+    def loops_per_sample(self) -> int:
+        return self.timing.loops_per_sample if self.timing else 0
+
+    @property
+    def compile_time_s(self) -> float | None:
+        return self.timing.compile_time_s if self.timing else None
+
+    @property
+    def first_call_s(self) -> float | None:
+        return self.timing.first_call_s if self.timing else None
+
+    @property
+    def from_cache(self) -> bool | None:
+        return self.timing.from_cache if self.timing else None
+
+    @property
+    def gbps(self) -> float | None:
+        """Achieved GB/s from the minimum traffic and the median time."""
+        return self.bytes / self.timing.median_s / 1e9 if self.timing else None
+
+    @property
+    def gflops(self) -> float | None:
+        return self.flops / self.timing.median_s / 1e9 if self.timing else None
+
     @property
     def elements(self) -> int:
-        """Problem size as a number of elements: the product of the size parameters
-        (a batch size is how the work is cut, not how much there is)."""
-        return math.prod(v for k, v in self.size.items() if k != "batch") if self.size else 0
+        """Problem size as a number of elements: the product of the size parameters,
+        without the op's extra axes (a batch size is how the work is cut, not how much)."""
+        from .registry import axis_names
 
-    def set_rates(self) -> None:
-        """GB/s and GFLOP/s from the byte and flop counts and the median time."""
-        if self.median_s:
-            self.gbps = self.bytes / self.median_s / 1e9
-            self.gflops = self.flops / self.median_s / 1e9
+        skip = axis_names(self.op)
+        return math.prod(v for k, v in self.size.items() if k not in skip) if self.size else 0
 
-    def set_samples(self, samples_s: list[float], loops: int) -> None:
-        """Store per-call samples and derive min/median/IQR and rates."""
-        self.samples_s = list(samples_s)
-        self.loops_per_sample = loops
-        s = stats(samples_s)
-        self.min_s, self.median_s, self.iqr_s = s["min"], s["median"], s["iqr"]
-        self.set_rates()
-        spread = (self.iqr_s or 0.0) / self.median_s if self.median_s else 0.0
-        if spread > NOISY_SPREAD and len(samples_s) >= 3:
-            self.warnings.append(f"noisy: IQR is {spread:.0%} of the median")
+    def with_timing(self, timing: Timing, *warnings: str) -> Record:
+        """This record, ok, with ``timing`` (and any warnings added)."""
+        return dataclasses.replace(self, status="ok", reason="", timing=timing,
+                                   warnings=(*self.warnings, *warnings))
+
+    def with_status(self, status: str, reason: str, *warnings: str) -> Record:
+        """This record as failed or skipped, with its reason."""
+        return dataclasses.replace(self, status=status, reason=reason, timing=None,
+                                   warnings=(*self.warnings, *warnings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat JSON form (schema 1 and 2 share it)."""
+        t = self.timing
+        return {
+            "op": self.op, "backend": self.backend, "size": dict(self.size), "label": self.label,
+            "dtype": self.dtype, "threads": self.threads, "status": self.status, "reason": self.reason,
+            "samples_s": list(t.samples_s) if t else [],
+            "loops_per_sample": t.loops_per_sample if t else 0,
+            "min_s": t.min_s if t else None, "median_s": t.median_s if t else None,
+            "iqr_s": t.iqr_s if t else None,
+            "first_call_s": t.first_call_s if t else None,
+            "compile_time_s": t.compile_time_s if t else None,
+            "from_cache": t.from_cache if t else None,
+            "bytes": self.bytes, "flops": self.flops, "gbps": self.gbps, "gflops": self.gflops,
+            "warnings": list(self.warnings),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Record:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: Mapping[str, Any]) -> Record:
+        """Read the flat JSON form; ``ValueError`` naming the field when it is malformed."""
+        timing = None
+        if d.get("status", "ok") == "ok":
+            timing = Timing(
+                samples_s=tuple(d.get("samples_s") or ()),
+                loops_per_sample=int(d.get("loops_per_sample") or 0),
+                min_s=d.get("min_s"),  # type: ignore[arg-type]
+                median_s=d.get("median_s"),  # type: ignore[arg-type]
+                iqr_s=float(d.get("iqr_s") or 0.0),
+                first_call_s=d.get("first_call_s"),
+                compile_time_s=d.get("compile_time_s"),
+                from_cache=d.get("from_cache"),
+            )
+        return cls(
+            op=str(d["op"]), backend=str(d["backend"]), size=dict(d.get("size") or {}),
+            label=str(d.get("label", "")), dtype=str(d.get("dtype", "float64")),
+            threads=int(d.get("threads") or 0), status=str(d.get("status", "ok")),
+            reason=str(d.get("reason", "")), timing=timing, bytes=int(d.get("bytes") or 0),
+            flops=int(d.get("flops") or 0), warnings=tuple(d.get("warnings") or ()),
+        )
+
+
+def baseline_medians(records: Iterable[Record], baseline: str) -> dict[tuple[str, str, str], float]:
+    """``{(op, label, dtype): median}`` of ``baseline``'s ok records: what speedups divide."""
+    return {(r.op, r.label, r.dtype): r.timing.median_s for r in records if r.backend == baseline and r.timing}
+
+
+def speedup(r: Record, base: Mapping[tuple[str, str, str], float]) -> float | None:
+    """The one definition of a speedup: baseline median / this median, same op, size and dtype (None if either is missing)."""
+    t = base.get((r.op, r.label, r.dtype))
+    return t / r.timing.median_s if t and r.timing else None
 
 
 def format_time(s: float | None) -> str:
@@ -160,7 +297,7 @@ class Results:
             "settings": self.settings,
             "interrupted": self.interrupted,
             "training": self.training,
-            "results": [dataclasses.asdict(r) for r in self.records],
+            "results": [r.to_dict() for r in self.records],
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -169,11 +306,14 @@ class Results:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Results:
-        if d.get("schema") != SCHEMA:
-            raise ValueError(f"results: unsupported schema {d.get('schema')!r}; expected {SCHEMA}")
+        if d.get("schema") not in READABLE_SCHEMAS:
+            raise ValueError(f"results: unsupported schema {d.get('schema')!r}; expected one of {READABLE_SCHEMAS}")
+        machine = dict(d.get("machine") or {})
+        if d.get("schema") == 1:
+            machine = _machine_from_schema1(machine)
         return cls(
             records=[Record.from_dict(r) for r in d.get("results", [])],
-            machine=d.get("machine", {}),
+            machine=machine,
             bandwidth_gbps=d.get("bandwidth_gbps", {}),
             settings=d.get("settings", {}),
             created=d.get("created", ""),
@@ -228,6 +368,19 @@ def _jsonable(x: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(x).__name__}")
 
 
+def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1's machine block (NumPy and Numba facts at the top) in schema 2's shape."""
+    m = dict(m)
+    backends = dict(m.get("backends") or {})
+    if "numpy" in m and "numpy" not in backends:
+        backends["numpy"] = {"available": True, "version": m.pop("numpy"),
+                             "blas": [b for b in m.get("blas", []) if b.get("user_api") == "blas"]}
+    if isinstance(m.get("numba"), dict) and "numba" not in backends:
+        backends["numba"] = m.pop("numba")
+    m["backends"] = backends
+    return m
+
+
 def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
     records = []
     for bench in d.get("benchmarks", []):
@@ -235,32 +388,33 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         if "op" not in info:
             continue  # not a vecbench benchmark
         st = bench["stats"]
-        rec = Record(
-            op=info["op"],
-            backend=info["backend"],
-            size=info["size"],
-            label=info["label"],
-            dtype=info["dtype"],
-            threads=int(info.get("threads", 0)),
+        # pytest-benchmark's own statistics (over all rounds) are kept as they are.
+        timing = Timing(
+            samples_s=tuple(st.get("data") or ()),
+            loops_per_sample=int(st.get("iterations", 1)),
+            min_s=st["min"], median_s=st["median"], iqr_s=st["iqr"],
+            first_call_s=info.get("first_call_s"),
             compile_time_s=info.get("compile_time_s"),
             from_cache=info.get("from_cache"),
-            bytes=int(info.get("bytes", 0)),
-            flops=int(info.get("flops", 0)),
         )
-        # pytest-benchmark's own statistics (over all rounds) are kept as they are.
-        rec.samples_s = list(st.get("data") or [])
-        rec.loops_per_sample = int(st.get("iterations", 1))
-        rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
-        rec.set_rates()
-        records.append(rec)
+        records.append(Record(
+            op=info["op"], backend=info["backend"], size=info["size"], label=info["label"],
+            dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
+            bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)),
+        ))
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})
     extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
-    bandwidth = next((e["bandwidth_gbps"] for e in extras if "bandwidth_gbps" in e), {})
-    layer = next((e["threading_layer"] for e in extras if "threading_layer" in e), None)
+    bandwidth: dict[str, float] = next((e["bandwidth_gbps"] for e in extras if "bandwidth_gbps" in e), {})
     vb_machine = dict(vb_info.get("machine", machine))
-    if layer and isinstance(vb_machine.get("numba"), dict):
-        vb_machine["numba"] = {**vb_machine["numba"], "threading_layer": layer}
+    if "backends" not in vb_machine:
+        vb_machine = _machine_from_schema1(vb_machine)
+    # Facts known only once a kernel ran (Numba's threading layer) come per benchmark.
+    for e in extras:
+        for name, facts in (e.get("backend_facts") or {}).items():
+            vb_machine["backends"].setdefault(name, {}).update(facts)
+        if "threading_layer" in e:  # written by vecbench 0.1's suite
+            vb_machine["backends"].setdefault("numba", {})["threading_layer"] = e["threading_layer"]
     return Results(
         records=records,
         machine=vb_machine,

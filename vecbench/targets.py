@@ -21,9 +21,11 @@ from typing import Any
 from .harness import Settings, run
 from .results import Results
 
-__all__ = ["TARGETS", "Target", "run_targets", "evaluate"]
+__all__ = ["TARGETS", "Target", "evaluate", "measure", "quick_walls"]
 
+# The targets are this project's promises about its own Numba kernels against NumPy.
 NUMBA = ("numba", "numba_parallel")
+BASELINE = "numpy"
 
 
 @dataclass(frozen=True)
@@ -57,19 +59,20 @@ def evaluate(results: Results, targets: list[Target] = TARGETS) -> list[dict[str
     for t in targets:
         label = "x".join(str(v) for v in t.size.values())
         recs = [r for r in results if r.op == t.op and r.size == t.size and r.ok]
-        numpy = next((r for r in recs if r.backend == "numpy"), None)
-        cands = [r for r in recs if r.backend in t.backends]
-        if numpy is None or not cands:
+        base = next((r for r in recs if r.backend == BASELINE and r.timing), None)
+        cands = [r for r in recs if r.backend in t.backends and r.timing]
+        if base is None or base.timing is None or not cands:
             rows.append({"target": t, "label": label, "ok": False, "note": "not measured (see failures)"})
             continue
-        best = min(cands, key=lambda r: r.median_s)
-        speedup = numpy.median_s / best.median_s
+        best = min(cands, key=lambda r: r.timing.median_s if r.timing else float("inf"))
+        assert best.timing is not None
+        speedup = base.timing.median_s / best.timing.median_s
         share = best.gbps / bw if bw and best.gbps else None
         fast = speedup >= t.min_speedup
         full = t.min_bandwidth is None or (share or 0.0) >= t.min_bandwidth
         short = [name for name, met in (("speedup", fast), ("bandwidth", full)) if not met]
         rows.append({"target": t, "label": label, "best": best.backend, "speedup": speedup,
-                     "numpy_s": numpy.median_s, "best_s": best.median_s, "gbps": best.gbps,
+                     "numpy_s": base.timing.median_s, "best_s": best.timing.median_s, "gbps": best.gbps,
                      "share": share, "ok": not short, "note": "short: " + ", ".join(short) if short else ""})
     return rows
 
@@ -84,46 +87,20 @@ def _quick_wall(cache: str) -> float:
         return time.perf_counter() - t0
 
 
-def run_targets(threads: int | None = None, console: Any = None, output: str | None = None,
-                quick: bool = True) -> int:
-    """Measure every target, print ratio vs target and pass/short; 1 if a kernel failed."""
-    from rich.table import Table
-
+def measure(threads: int | None = None, targets: list[Target] = TARGETS) -> Results:
+    """Measure NumPy and each target's backends at the target sizes (one after another)."""
     # Backends are timed one after the other, not with alternating samples:
     # alternating calls between OpenBLAS's thread pool (whose workers spin for
     # a while after each call) and Numba's made the parallel kernels up to 40%
     # slower on 2 cores (tried). More samples than a sweep's 7 steady the medians.
-    results = Results.merge(
-        run(ops=[t.op], backends=["numpy", *t.backends], sizes=[t.size], threads=threads,
+    return Results.merge(
+        run(ops=[t.op], backends=[BASELINE, *t.backends], sizes=[t.size], threads=threads,
             settings=Settings(repeats=TARGET_REPEATS), bandwidth=(i == 0), progress=False)
-        for i, t in enumerate(TARGETS))
-    if output:
-        results.save(output)
-    rows = evaluate(results)
-    bw = results.bandwidth_gbps.get("best", 0.0)
-    table = Table(title=f"Performance targets (float64, threads={threads or 'all'}; "
-                        f"measured bandwidth {bw:.1f} GB/s, STREAM best of copy/triad)")
-    for col in ("kernel", "size", "numpy", "best numba", "speedup", "target", "GB/s", "% bw", "target", "verdict"):
-        table.add_column(col)
-    for r in rows:
-        t = r["target"]
-        if "speedup" not in r:
-            table.add_row(t.op, r["label"], "-", "-", "-", f">= {t.min_speedup}x", "-", "-", "-", r["note"])
-            continue
-        share = f"{100 * r['share']:.0f}%" if r["share"] is not None else "-"
-        need_bw = f">= {100 * t.min_bandwidth:.0f}%" if t.min_bandwidth else ""
-        table.add_row(t.op, r["label"], f"{r['numpy_s'] * 1e3:.3f} ms", f"{r['best']} {r['best_s'] * 1e3:.3f} ms",
-                      f"{r['speedup']:.2f}x", f">= {t.min_speedup}x", f"{r['gbps']:.1f}", share, need_bw,
-                      "[green]pass[/green]" if r["ok"] else f"[yellow]{r['note']}[/yellow]")
-    if quick:
-        with tempfile.TemporaryDirectory() as cache:
-            cold, warm = _quick_wall(cache), _quick_wall(cache)
-        for name, wall, limit in (("run --quick, cold cache", cold, QUICK_COLD_S),
-                                  ("run --quick, warm cache", warm, QUICK_WARM_S)):
-            verdict = "[green]pass[/green]" if wall <= limit else "[yellow]short[/yellow]"
-            table.add_row(f"vecbench {name}", "-", "-", f"{wall:.1f} s wall", "-", f"<= {limit:.0f} s",
-                          "", "", "", verdict)
-    console.print(table)
-    if output:
-        console.print(f"wrote {output}")
-    return 1 if results.failures else 0
+        for i, t in enumerate(targets))
+
+
+def quick_walls() -> list[tuple[str, float, float]]:
+    """``(what, wall seconds, limit)`` for ``vecbench run --quick`` on a cold and then a warm Numba cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold, warm = _quick_wall(cache), _quick_wall(cache)
+    return [("run --quick, cold cache", cold, QUICK_COLD_S), ("run --quick, warm cache", warm, QUICK_WARM_S)]

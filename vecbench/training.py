@@ -15,7 +15,6 @@ NumPy per batch, or entirely compiled with Numba.
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from ._checks import as_array, check_positive
-from .kernels.logreg import check_model
-from .kernels.train import _check_batch
+from .operations.logreg import check_model
+from .operations.train import _check_batch
 from .registry import kernel
 
-__all__ = ["Model", "train", "convergence_histories", "train_main"]
+__all__ = ["Model", "train", "convergence_histories"]
 
 
 @dataclass
@@ -153,7 +152,7 @@ def convergence_histories(backend: str = "numba", n_features: int = 30, m: int =
     from .datasets import make_classification
 
     X, y = make_classification(n_features, m, seed=seed)
-    runs = {"BGD (batch = m)": "full", "MBGD (batch = 64)": 64, "SGD (batch = 1)": 1}
+    runs: dict[str, int | str] = {"BGD (batch = m)": "full", "MBGD (batch = 64)": 64, "SGD (batch = 1)": 1}
     out = {}
     for name, batch in runs.items():
         model = train(X, y, batch_size=batch, epochs=epochs, lr=lr, backend=backend, seed=seed)
@@ -161,44 +160,3 @@ def convergence_histories(backend: str = "numba", n_features: int = 30, m: int =
                      "time_s": [0.0, *np.cumsum(model.epoch_times_s).tolist()],
                      "batch_size": model.batch_size, "backend": backend, "lr": lr, "m": m, "n_x": n_features}
     return out
-
-
-def _batch_arg(text: str) -> int | str:
-    return text if text == "full" else int(text)
-
-
-def add_train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="numpy", help="python, numpy, numba or numba_parallel")
-    p.add_argument("--batch-size", type=_batch_arg, default=32, help="1 (SGD), N (mini-batch) or full (BGD)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic")
-    p.add_argument("--features", type=int, default=30, help="synthetic data: n_x")
-    p.add_argument("-m", "--examples", type=int, default=100_000, help="synthetic data: m")
-    p.add_argument("--seed", type=int, default=0)
-
-
-def train_main(args: argparse.Namespace, console: Any) -> int:
-    """``vecbench train``: fit and print the cost per epoch."""
-    from rich.table import Table
-
-    from .datasets import breast_cancer, make_classification
-    from .registry import kernel as get_kernel
-
-    if args.data == "breast-cancer":
-        X, y = breast_cancer("mean")
-        X = get_kernel("standardize", "numpy")(X)
-    else:
-        X, y = make_classification(args.features, args.examples, seed=args.seed)
-    model = train(X, y, batch_size=args.batch_size, epochs=args.epochs, lr=args.lr, backend=args.backend,
-                  seed=args.seed)
-    table = Table(title=f"{args.data} data, n_x={X.shape[0]}, m={X.shape[1]}: backend {args.backend}, "
-                        f"batch {model.batch_size}, lr {args.lr}")
-    for col in ("epoch", "cost J", "epoch time"):
-        table.add_column(col, justify="right")
-    table.add_row("0", f"{model.history[0]:.6f}", "-")
-    for i, (c, t) in enumerate(zip(model.history[1:], model.epoch_times_s), 1):
-        table.add_row(str(i), f"{c:.6f}", f"{t * 1e3:.2f} ms")
-    console.print(table)
-    console.print(f"training accuracy {model.accuracy(X, y):.4f}; |w| = {np.linalg.norm(model.w):.4g}, b = {model.b:.4g}")
-    return 0

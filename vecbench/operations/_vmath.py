@@ -17,10 +17,12 @@ allowed here: reassociation would undo the careful range reduction.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
-VJIT = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
+VJIT: dict[str, Any] = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01

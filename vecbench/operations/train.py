@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_vector, check_positive
-from ..registry import Call, OpSpec, register
-from .logreg import _loss_and_sigmoid, check_model, make_model
+from ..registry import Axis, Call, OpSpec, register
+from .logreg import _loss_and_sigmoid, check_model, grad_reference, make_model
 
 
 def _check_batch(op: str, batch_size: Any, m: int) -> int:
@@ -85,12 +85,21 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
 
 
 def reference(w, b, X, y, lr, batch_size, perm=None):
+    """The epoch from the float64 gradient reference, one step per batch (independent of every backend)."""
     w = np.asarray(w, np.float64).ravel()
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64).ravel()
-    perm = np.arange(X.shape[1]) if perm is None else np.asarray(perm)
-    batch = X.shape[1] if batch_size == "full" else int(batch_size)
-    return train_epoch_numpy(w, float(b), X, y, float(lr), batch, perm)
+    b = float(b)
+    m = X.shape[1]
+    perm = np.arange(m) if perm is None else np.asarray(perm)
+    batch = m if batch_size == "full" else int(batch_size)
+    costs = []
+    for start in range(0, m, batch):
+        idx = perm[start:start + batch]
+        dw, db, J = grad_reference(w, b, X[:, idx], y[idx])
+        w, b = w - lr * dw, b - lr * db
+        costs.append(J)
+    return w, b, np.asarray(costs)
 
 
 def make_inputs(size, dtype, rng):
@@ -150,6 +159,30 @@ def _batch(n_x: int, m: int, batch: int) -> dict[str, int]:
 BATCHES = (1, 8, 32, 128, 1024)
 M_DEFAULT = 20_000
 
+
+def parse_batch(text: str, base: Any) -> int:
+    """One ``--batch-sizes`` value: ``full`` (= m) or a whole number in [1, m]."""
+    m = int(base["m"])
+    if text.strip().lower() == "full":
+        return m
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--batch-sizes: a whole number in [1, m={m}] or 'full'; got {text!r}") from None
+    if not math.isfinite(value) or value != int(value) or not 1 <= value <= m:
+        raise ValueError(f"--batch-sizes: a whole number in [1, m={m}] or 'full'; got {text!r}")
+    return int(value)
+
+
+BATCH_AXIS = Axis(
+    name="batch",
+    label="batch size (examples per gradient step)",
+    option="batch-sizes",
+    help="batch sizes to sweep, e.g. 1,8,32,128,1024,full (n_x=30; m from --sizes if one number, else 20000)",
+    base={"n_x": 30, "m": M_DEFAULT},
+    parse=parse_batch,
+)
+
 SPEC = OpSpec(
     name="train_epoch",
     summary="one epoch of mini-batch GD: per batch, w -= lr X_B dz / |B|, b -= lr mean(dz)",
@@ -166,12 +199,7 @@ SPEC = OpSpec(
     flops=lambda s: (4 * s["n_x"] + 10) * s["m"],
     size_of=lambda m: _batch(30, m, 32),
     tolerance={"float64": (1e-9, 1e-12), "float32": (2e-3, 1e-4)},
+    axes=(BATCH_AXIS,),
 )
 
-register(
-    SPEC,
-    python=train_epoch_python,
-    numpy=train_epoch_numpy,
-    numba="vecbench.kernels.train_numba:train_epoch",
-    numba_parallel="vecbench.kernels.train_numba:train_epoch_parallel",
-)
+register(SPEC)

@@ -17,13 +17,15 @@ Why these options:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numba.np.ufunc import parallel as _pool
 
 FASTMATH = {"reassoc", "contract"}
-JIT = dict(cache=True, error_model="numpy", fastmath=FASTMATH, nogil=True)
-PJIT = dict(JIT, parallel=True)
+JIT: dict[str, Any] = dict(cache=True, error_model="numpy", fastmath=FASTMATH, nogil=True)
+PJIT: dict[str, Any] = dict(JIT, parallel=True)
 
 # Parallel kernels split a reduction into chunks that depend only on the
 # problem size (never on the thread count), so results are bitwise

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import _numeric, _nonempty, as_array, as_out, as_scalar, as_vector, check_positive, common_float
+from .._checks import _nonempty, _numeric, as_array, as_out, as_scalar, as_vector, check_positive, common_float
 from ..registry import Call, OpSpec, register
 
 
@@ -299,13 +299,6 @@ def _model_bytes(s, item):
     return (s["n_x"] * s["m"] + s["m"] + 2 * s["n_x"]) * item
 
 
-def _numba(name: str) -> dict[str, str]:
-    return {
-        "numba": f"vecbench.kernels.logreg_numba:{name}",
-        "numba_parallel": f"vecbench.kernels.logreg_numba:{name}_parallel",
-    }
-
-
 SIGMOID = OpSpec(
     name="sigmoid",
     summary="a = 1 / (1 + exp(-z)), elementwise, overflow-free",
@@ -334,7 +327,7 @@ GRAD = _model_op("logreg_grad", "dz = sigmoid(w^T X + b) - y; dw = X dz / m; db 
 STEP = _model_op("logreg_step", "w -= lr dw; b -= lr db (one batch gradient-descent step)", validate_step,
                  step_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"], make=make_step)
 
-register(SIGMOID, python=sigmoid_python, numpy=sigmoid_numpy, **_numba("sigmoid"))
-register(COST, python=cost_python, numpy=cost_numpy, **_numba("cost"))
-register(GRAD, python=grad_python, numpy=grad_numpy, **_numba("grad"))
-register(STEP, python=step_python, numpy=step_numpy, **_numba("step"))
+register(SIGMOID)
+register(COST)
+register(GRAD)
+register(STEP)

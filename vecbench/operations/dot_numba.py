@@ -1,4 +1,4 @@
-"""Numba kernels for :mod:`vecbench.kernels.dot`."""
+"""Numba kernels for :mod:`vecbench.operations.dot`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import numpy as np
 
 from ._jit import JIT, MIN_CHUNK, PJIT, chunk_bounds, n_chunks, workers
 from ._memory import prefetch
-
 
 BLOCK = 64  # elements summed per inner loop: 8 cache lines of each input
 PREFETCH_AHEAD = 512  # elements ahead of the loop that are requested early (4 KiB)

@@ -188,17 +188,5 @@ STANDARDIZE = OpSpec(
     size_of=lambda m: _features(30, m),
 )
 
-register(
-    COL_PERCENT,
-    python=col_percent_python,
-    numpy=col_percent_numpy,
-    numba="vecbench.kernels.broadcast_numba:col_percent",
-    numba_parallel="vecbench.kernels.broadcast_numba:col_percent_parallel",
-)
-register(
-    STANDARDIZE,
-    python=standardize_python,
-    numpy=standardize_numpy,
-    numba="vecbench.kernels.broadcast_numba:standardize",
-    numba_parallel="vecbench.kernels.broadcast_numba:standardize_parallel",
-)
+register(COL_PERCENT)
+register(STANDARDIZE)

@@ -71,10 +71,4 @@ SPEC = OpSpec(
     flops=lambda s: 2 * s["n"],
 )
 
-register(
-    SPEC,
-    python=dot_python,
-    numpy=dot_numpy,
-    numba="vecbench.kernels.dot_numba:dot",
-    numba_parallel="vecbench.kernels.dot_numba:dot_parallel",
-)
+register(SPEC)

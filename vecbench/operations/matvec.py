@@ -83,10 +83,4 @@ SPEC = OpSpec(
     size_of=_sq,
 )
 
-register(
-    SPEC,
-    python=matvec_python,
-    numpy=matvec_numpy,
-    numba="vecbench.kernels.matvec_numba:matvec",
-    numba_parallel="vecbench.kernels.matvec_numba:matvec_parallel",
-)
+register(SPEC)

@@ -1,4 +1,4 @@
-"""Numba kernels for :mod:`vecbench.kernels.matvec`.
+"""Numba kernels for :mod:`vecbench.operations.matvec`.
 
 Loops follow the matrix's memory order: for a C-ordered ``A`` each ``u_i`` is
 a contiguous row dot product, eight rows at a time (``_jit.dot_rows8``); for a Fortran-ordered ``A``,

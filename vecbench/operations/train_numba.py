@@ -1,4 +1,4 @@
-"""Numba kernels for :mod:`vecbench.kernels.train`: the whole epoch is compiled.
+"""Numba kernels for :mod:`vecbench.operations.train`: the whole epoch is compiled.
 
 The batch loop, the gather of each batch's examples (read in place through
 ``perm``, never copied) and the update all run in compiled code, so a step of

@@ -1,4 +1,4 @@
-"""Numba kernels for :mod:`vecbench.kernels.broadcast`.
+"""Numba kernels for :mod:`vecbench.operations.broadcast`.
 
 NumPy's ``100 * A / A.sum(axis=0)`` makes two full-size temporaries; these
 kernels make none: one pass for the column sums (float64 accumulators), one

@@ -1,4 +1,4 @@
-"""Numba kernels for :mod:`vecbench.kernels.logreg`: one fused pass over X.
+"""Numba kernels for :mod:`vecbench.operations.logreg`: one fused pass over X.
 
 NumPy's gradient reads ``X`` twice (``w @ X`` and ``X @ dz``) and makes
 temporaries of size m. Here ``X`` is read from memory once, one block of

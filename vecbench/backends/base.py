@@ -1,0 +1,177 @@
+"""The backend interface: everything that differs between ways of writing a kernel.
+
+The harness, the machine metadata and the reports ask a :class:`Backend`
+object; they never name one. A backend declares
+
+- who it is: ``name``, ``description``, ``role`` (what the reports compare
+  against: the ``"loop"`` baseline, the ``"vectorized"`` baseline or a
+  ``"compiled"`` contender) and a plot ``style``;
+- whether it can run here: ``requires`` (importable packages) and the
+  ``install_hint`` shown when one is missing;
+- its kernels: ``kernels`` maps an op name to a callable or to a lazily
+  imported ``"module:attr"`` string (ops may also register kernels for a
+  backend from their side, see :func:`vecbench.registry.register`);
+- the untimed steps around a call: :meth:`prepare` (e.g. arrays to lists)
+  and :meth:`finalize` (back to NumPy);
+- :meth:`sync`, the timed wait until a result is ready (asynchronous
+  frameworks dispatch and return at once);
+- :meth:`compile_state` and :meth:`compiled`: how the harness tells whether
+  a first call compiled (or traced) and whether a disk cache served it;
+- :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
+- :meth:`metadata`: what it adds to a results file's machine block.
+
+Subclass it in one module and register an instance, or publish it through
+the ``vecbench.backends`` entry-point group (see the README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+__all__ = ["Backend", "ROLES"]
+
+# What the reports compare: the loop every speedup is "over", the vectorized
+# baseline a compiled kernel has to beat, and the contenders.
+ROLES = ("loop", "vectorized", "compiled", "other")
+
+
+class Backend:
+    """One way of writing kernels. Subclass and override what differs.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used everywhere (``vecbench.kernel(op, name)``, ``--backends``).
+    description : str
+        One line for ``vecbench list`` and reports.
+    requires : tuple of str
+        Importable packages the backend needs; missing ones make it unavailable.
+    install : str
+        The pip requirement that brings them (the install hint).
+    role : str
+        One of :data:`ROLES`.
+    jit : bool
+        Whether a first call compiles or traces (its excess time is stored as
+        ``compile_time_s``, never inside a sample).
+    style : mapping
+        Matplotlib ``color`` and ``marker`` for this backend's series.
+    kernels : mapping
+        ``{op name: callable or "module:attr"}``.
+    s_per_flop : float or None
+        A pessimistic seconds-per-flop guess for backends slow enough to need
+        one before anything is measured (the time budget uses it); None otherwise.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()
+    install: ClassVar[str] = ""
+    role: ClassVar[str] = "other"
+    jit: ClassVar[bool] = False
+    style: ClassVar[Mapping[str, str]] = {}
+    kernels: ClassVar[Mapping[str, Callable[..., Any] | str]] = {}
+    s_per_flop: ClassVar[float | None] = None
+
+    def __init__(self) -> None:
+        if not self.name:
+            raise ValueError(f"{type(self).__name__}: a backend needs a name")
+        if self.role not in ROLES:
+            raise ValueError(f"backend {self.name!r}: role must be one of {ROLES}; got {self.role!r}")
+        # (op, argument signature) pairs already called once in this process:
+        # the default compile detection for JIT backends without a counter.
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def __repr__(self) -> str:
+        return f"<vecbench backend {self.name!r}>"
+
+    # ------------------------------------------------------------ availability
+    @property
+    def available(self) -> bool:
+        """True when every package in ``requires`` can be imported."""
+        return all(importlib.util.find_spec(p) is not None for p in self.requires)
+
+    @property
+    def install_hint(self) -> str:
+        """What to run when the backend is unavailable."""
+        if not self.requires:
+            return ""
+        pkg = self.install or " ".join(self.requires)
+        return f"the {self.name} backend needs {', '.join(self.requires)}: pip install {pkg}"
+
+    # ------------------------------------------------------------ around a call
+    def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        """Untimed conversion of validated arguments into what the kernel takes."""
+        return args
+
+    def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
+        """Untimed conversion of a kernel's result back to NumPy values.
+
+        ``args`` are the validated arguments (before :meth:`prepare`), so an
+        ``out`` array is ``args[-1]`` when ``has_out``.
+        """
+        return result
+
+    def sync(self, result: Any) -> Any:
+        """Wait until ``result`` is computed (timed with the call). Default: it already is."""
+        return result
+
+    @property
+    def needs_sync(self) -> bool:
+        """Whether :meth:`sync` is overridden (the harness then times ``sync(core(...))``)."""
+        return type(self).sync is not Backend.sync
+
+    # ------------------------------------------------------------ compilation
+    def compile_state(self, kernel: Any) -> Any:
+        """A snapshot taken before and after a first call; see :meth:`compiled`."""
+        return None
+
+    def compiled(self, kernel: Any, before: Any, after: Any, args: tuple[Any, ...]) -> tuple[bool, bool | None]:
+        """``(compiled, from_cache)`` for the call between the two snapshots.
+
+        The default, for JIT backends with no counter of their own: the first
+        call of an op with a given argument signature in this process compiles
+        (``from_cache`` unknown: None). Non-JIT backends never compile.
+        """
+        if not self.jit:
+            return False, None
+        key = (kernel.op.name, _signature(args))
+        first = key not in self._seen
+        self._seen.add(key)
+        return first, None
+
+    # ------------------------------------------------------------ threads
+    @contextlib.contextmanager
+    def thread_limit(self, threads: int) -> Iterator[None]:
+        """Run the body with at most ``threads`` threads in this backend's pools."""
+        yield
+
+    def threads(self) -> int | None:
+        """Threads this backend uses now (None: it does not say)."""
+        return None
+
+    # ------------------------------------------------------------ metadata
+    def metadata(self) -> dict[str, Any]:
+        """Versions and settings stored in the machine block of a results file."""
+        return {"available": self.available}
+
+    # ------------------------------------------------------------ kernels
+    def resolve(self, target: Callable[..., Any] | str) -> Callable[..., Any]:
+        """The function behind a kernel target (imports ``"module:attr"`` strings)."""
+        if callable(target):
+            return target
+        module, _, attr = target.partition(":")
+        fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+        return fn
+
+
+def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a tracing JIT specializes on: shapes and dtypes of arrays, types of the rest."""
+    sig: list[Any] = []
+    for a in args:
+        shape, dtype = getattr(a, "shape", None), getattr(a, "dtype", None)
+        sig.append((tuple(shape), str(dtype)) if shape is not None else type(a).__name__)
+    return tuple(sig)

@@ -1,0 +1,99 @@
+"""The ``numba`` backend: ``@njit(cache=True)`` kernels on one thread.
+
+Kernels live in ``vecbench/operations/<op>_numba.py`` and are imported on
+first use, so ``import vecbench`` never imports Numba. A first call compiles
+each signature (or loads it from Numba's on-disk cache); the harness learns
+which from the dispatchers' signature and cache-hit counters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from .base import Backend
+
+__all__ = ["NumbaBackend"]
+
+_OPS = "vecbench.operations"
+
+# Numba dispatchers that every kernel module shares (helpers compiled once).
+_SHARED = (f"{_OPS}._jit", f"{_OPS}._vmath", f"{_OPS}._memory")
+
+
+def _kernels(suffix: str) -> dict[str, str]:
+    return {
+        "dot": f"{_OPS}.dot_numba:dot{suffix}",
+        "matvec": f"{_OPS}.matvec_numba:matvec{suffix}",
+        "col_percent": f"{_OPS}.broadcast_numba:col_percent{suffix}",
+        "standardize": f"{_OPS}.broadcast_numba:standardize{suffix}",
+        "sigmoid": f"{_OPS}.logreg_numba:sigmoid{suffix}",
+        "logreg_cost": f"{_OPS}.logreg_numba:cost{suffix}",
+        "logreg_grad": f"{_OPS}.logreg_numba:grad{suffix}",
+        "logreg_step": f"{_OPS}.logreg_numba:step{suffix}",
+        "train_epoch": f"{_OPS}.train_numba:train_epoch{suffix}",
+    }
+
+
+class NumbaBackend(Backend):
+    name = "numba"
+    description = "Numba @njit(cache=True), one thread"
+    requires = ("numba",)
+    install = "numba"
+    role = "compiled"
+    jit = True
+    style: ClassVar[dict[str, str]] = {"color": "#ff7f0e", "marker": "^"}
+    kernels: ClassVar[dict[str, Any]] = _kernels("")
+
+    def compile_state(self, kernel: Any) -> tuple[int, int]:
+        """(signatures compiled, cache hits) over the dispatchers a kernel can reach."""
+        from numba.core.registry import CPUDispatcher
+
+        modules = [kernel.module, *_SHARED]
+        ds = [v for m in modules if m in sys.modules or m == kernel.module
+              for v in vars(importlib.import_module(m)).values() if isinstance(v, CPUDispatcher)]
+        sigs = sum(len(d.signatures) for d in ds)
+        hits = sum(sum(d.stats.cache_hits.values()) for d in ds)
+        return sigs, hits
+
+    def compiled(self, kernel: Any, before: Any, after: Any, args: tuple[Any, ...]) -> tuple[bool, bool | None]:
+        if before is None or after is None or after[0] <= before[0]:
+            return False, None
+        return True, after[1] > before[1]
+
+    @contextlib.contextmanager
+    def thread_limit(self, threads: int) -> Iterator[None]:
+        import numba
+
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, getattr(numba.config, "NUMBA_NUM_THREADS", threads)))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
+
+    def threads(self) -> int:
+        import numba
+
+        return int(numba.get_num_threads())
+
+    def metadata(self) -> dict[str, Any]:
+        if not self.available:
+            return {"available": False, "install": self.install_hint}
+        import numba
+
+        config = numba.config
+        try:
+            layer: str = numba.threading_layer()
+        except ValueError:  # no parallel kernel has run yet
+            layer = f"not yet chosen (config: {getattr(config, 'THREADING_LAYER', 'default')})"
+        return {
+            "available": True,
+            "version": numba.__version__,
+            "threading_layer": layer,
+            "num_threads": numba.get_num_threads(),
+            "cache_dir": getattr(config, "CACHE_DIR", "") or "next to the sources (__pycache__)",
+        }

@@ -1,0 +1,66 @@
+"""The ``numpy`` backend: vectorized NumPy, no Python loop over elements.
+
+It is also the vectorized baseline of the reports. Its threads are those of
+the BLAS (and OpenMP) pools NumPy calls into, set through threadpoolctl; its
+metadata names NumPy's own BLAS (other packages, SciPy say, may load a
+different one into the same process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from .base import Backend
+
+__all__ = ["NumpyBackend", "numpy_blas"]
+
+_OPS = "vecbench.operations"
+
+
+def numpy_blas() -> list[dict[str, Any]]:
+    """threadpoolctl's entries for the BLAS that NumPy itself links (all BLAS if none matches)."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "filepath")
+    blas = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    # NumPy's wheels bundle their BLAS under numpy.libs / numpy/.dylibs.
+    root = str(np.__file__).rsplit("numpy", 1)[0]
+    own = [lib for lib in blas if str(lib.get("filepath", "")).startswith(root + "numpy")]
+    return [{k: lib.get(k) for k in keep} for lib in (own or blas)]
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    description = "vectorized NumPy, no Python loop over elements"
+    role = "vectorized"
+    style: ClassVar[dict[str, str]] = {"color": "#1f77b4", "marker": "o"}
+    kernels: ClassVar[dict[str, Any]] = {
+        "dot": f"{_OPS}.dot:dot_numpy",
+        "matvec": f"{_OPS}.matvec:matvec_numpy",
+        "col_percent": f"{_OPS}.broadcast:col_percent_numpy",
+        "standardize": f"{_OPS}.broadcast:standardize_numpy",
+        "sigmoid": f"{_OPS}.logreg:sigmoid_numpy",
+        "logreg_cost": f"{_OPS}.logreg:cost_numpy",
+        "logreg_grad": f"{_OPS}.logreg:grad_numpy",
+        "logreg_step": f"{_OPS}.logreg:step_numpy",
+        "train_epoch": f"{_OPS}.train:train_epoch_numpy",
+    }
+
+    @contextlib.contextmanager
+    def thread_limit(self, threads: int) -> Iterator[None]:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threads):
+            yield
+
+    def threads(self) -> int | None:
+        counts = [lib["num_threads"] for lib in numpy_blas() if lib.get("num_threads")]
+        return max(counts) if counts else None
+
+    def metadata(self) -> dict[str, Any]:
+        import numpy as np
+
+        return {"available": True, "version": np.__version__, "blas": numpy_blas()}

@@ -1,0 +1,61 @@
+"""The ``python`` backend: the lecture's for-loops over Python floats.
+
+Arrays are converted to (nested) lists of Python floats before the clock
+starts, so the timed loop touches no NumPy; results are converted back after
+it stops. This is the loop baseline every speedup is measured "over".
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import Backend
+
+__all__ = ["PythonBackend"]
+
+_OPS = "vecbench.operations"
+
+
+class PythonBackend(Backend):
+    name = "python"
+    description = "pure Python loops over Python floats (arrays converted to lists, untimed)"
+    role = "loop"
+    # Pure-Python loops run at roughly 20-60 ns per flop on current CPUs; the
+    # static estimate (before anything is measured) takes the slow end.
+    s_per_flop = 60e-9
+    style: ClassVar[dict[str, str]] = {"color": "#7f7f7f", "marker": "s"}
+    kernels: ClassVar[dict[str, Any]] = {
+        "dot": f"{_OPS}.dot:dot_python",
+        "matvec": f"{_OPS}.matvec:matvec_python",
+        "col_percent": f"{_OPS}.broadcast:col_percent_python",
+        "standardize": f"{_OPS}.broadcast:standardize_python",
+        "sigmoid": f"{_OPS}.logreg:sigmoid_python",
+        "logreg_cost": f"{_OPS}.logreg:cost_python",
+        "logreg_grad": f"{_OPS}.logreg:grad_python",
+        "logreg_step": f"{_OPS}.logreg:step_python",
+        "train_epoch": f"{_OPS}.train:train_epoch_python",
+    }
+
+    def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        args = args[:-1] if has_out else args
+        return tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
+
+    def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
+        dtype = next(a.dtype for a in args if isinstance(a, np.ndarray))
+        if has_out:
+            out = args[-1]
+            out[...] = result
+            return out
+        if isinstance(result, tuple):
+            return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
+        return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
+
+    def threads(self) -> int:
+        return 1
+
+    def metadata(self) -> dict[str, Any]:
+        import platform
+
+        return {"available": True, "implementation": platform.python_implementation()}
