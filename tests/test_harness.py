@@ -16,7 +16,7 @@ from vecbench.cli import main
 from vecbench.harness import Settings, measure, resolve_sizes, run
 from vecbench.results import Record, Results, load, write_json_atomic
 
-FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0)
+FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0, ci_target=0)  # exactly 3 samples
 
 
 def _broken(monkeypatch, op, backend, core):

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .stats import median_ci, median_ci_from_summary
+
 __all__ = ["Record", "Results", "SCHEMA", "format_time", "stats", "write_json_atomic", "load"]
 
 SCHEMA = 1
@@ -63,6 +65,13 @@ class Record:
     gbps: float | None = None
     gflops: float | None = None
     warnings: list[str] = field(default_factory=list)
+    # Uncertainty and machine load (absent from older files: None there).
+    ci_low_s: float | None = None  # 95% interval of median_s (stats.median_ci: order statistics)
+    ci_high_s: float | None = None
+    contention: float | None = None  # others' share of the machine's CPU time while timed (contention.py)
+    cpu_pressure: float | None = None  # share of the window some task waited for a CPU (Linux PSI)
+    loadavg: float | None = None  # 1-minute load average at the end of the measurement
+    contended: bool | None = None  # contention above contention.CONTENDED_ABOVE (None: not measured)
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -91,10 +100,22 @@ class Record:
         self.loops_per_sample = loops
         s = stats(samples_s)
         self.min_s, self.median_s, self.iqr_s = s["min"], s["median"], s["iqr"]
+        ci = median_ci(samples_s)
+        self.ci_low_s, self.ci_high_s = ci if ci else (None, None)
         self.set_rates()
         spread = (self.iqr_s or 0.0) / self.median_s if self.median_s else 0.0
         if spread > NOISY_SPREAD and len(samples_s) >= 3:
             self.warnings.append(f"noisy: IQR is {spread:.0%} of the median")
+
+    @property
+    def noisy(self) -> bool:
+        """IQR above NOISY_SPREAD of the median (the warning set by :meth:`set_samples`)."""
+        return any(w.startswith("noisy") for w in self.warnings)
+
+    @property
+    def is_contended(self) -> bool:
+        """Timed while other processes took a large share of the CPU (see vecbench.contention)."""
+        return bool(self.contended) or any(w.startswith("contended") for w in self.warnings)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Record:
@@ -251,6 +272,12 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         rec.samples_s = list(st.get("data") or [])
         rec.loops_per_sample = int(st.get("iterations", 1))
         rec.min_s, rec.median_s, rec.iqr_s = st["min"], st["median"], st["iqr"]
+        ci = median_ci(rec.samples_s) if rec.samples_s else None
+        if ci is None and rec.median_s is not None and st.get("rounds"):
+            ci = median_ci_from_summary(rec.median_s, rec.iqr_s or 0.0, int(st["rounds"]))
+            rec.warnings.append("summary statistics only (saved without --benchmark-save-data): "
+                                "interval approximated as median +- 1.82 IQR / sqrt(rounds)")
+        rec.ci_low_s, rec.ci_high_s = ci if ci else (None, None)
         rec.set_rates()
         records.append(rec)
     machine = dict(d.get("machine_info", {}))
