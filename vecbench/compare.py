@@ -18,10 +18,12 @@ effect threshold ``t`` (``--fail-above``, default 1.10, per-op overrides):
 
 then
 
-- **slower**: ``p < ALPHA``, the ratio is at least halfway to ``t``
-  (``ratio >= 1 + (t - 1) / 2``) and ``hi >= t`` (a slowdown of the
-  threshold's size is not excluded); the gate fails;
-- **faster**: the mirror image (``ratio <= 1 / (1 + (t - 1) / 2)``, ``lo <= 1 / t``);
+- **slower**: ``p < ALPHA`` (0.01), the ratio is at least halfway to ``t``
+  (``ratio >= 1 + (t - 1) / 2``) and the upper end of the ratio's 99%
+  interval reaches ``t`` (a slowdown of the threshold's size is not
+  excluded); the gate fails. A true slowdown of exactly ``t`` is caught
+  this way; a median ratio above ``t`` alone would catch it half the time;
+- **faster**: the mirror image (``ratio <= 1 / (1 + (t - 1) / 2)``, 99% lower end ``<= 1 / t``);
 - **same**: the whole interval lies within ``(1 / t, t)``;
 - **inconclusive**: anything else (an interval too wide to tell).
 
@@ -38,16 +40,19 @@ measured in ``tests/test_compare.py`` and quoted in the README.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .results import Record, Results
-from .stats import mann_whitney_p, median_ci, median_ci_from_summary, ratio_ci
+from .stats import CONFIDENCE, mann_whitney_p, median_ci, median_ci_from_summary, ratio_ci
 
 __all__ = ["ALPHA", "DEFAULT_FAIL_ABOVE", "Row", "Comparison", "compare", "verdict", "parse_fail_above"]
 
 ALPHA = 0.01
+# "A slowdown of the threshold's size is not excluded" is judged on this interval of the ratio.
+GATE_CONFIDENCE = 0.99
 DEFAULT_FAIL_ABOVE = 1.10
 # Verdicts that fail the gate; "inconclusive" joins them with strict=True.
 FAILING = ("slower", "failed", "skipped", "missing")
@@ -126,7 +131,7 @@ def parse_fail_above(values: Iterable[str] | None) -> tuple[float, dict[str, flo
     return default, per_op
 
 
-def _interval(rec: Record, where: str) -> tuple[float, float, float]:
+def _interval(rec: Record, where: str, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
     """(low, median, high) of a record's median; raises for a median that is not a positive time."""
     name = f"{where}: {rec.op} {rec.backend} {rec.label} {rec.dtype}"
     med = rec.median_s
@@ -134,11 +139,12 @@ def _interval(rec: Record, where: str) -> tuple[float, float, float]:
         raise ValueError(f"compare: {name} has median {med!r}; need a positive, finite time")
     if rec.samples_s and not all(math.isfinite(x) for x in rec.samples_s):
         raise ValueError(f"compare: {name} has non-finite samples; need positive, finite times")
-    ci = median_ci(rec.samples_s) if rec.samples_s else None
+    ci = median_ci(rec.samples_s, confidence) if rec.samples_s else None
     if ci is None and rec.ci_low_s is not None and rec.ci_high_s is not None:
-        ci = (rec.ci_low_s, rec.ci_high_s)
+        widen = (NormalDist().inv_cdf(0.5 + confidence / 2) / NormalDist().inv_cdf(0.5 + CONFIDENCE / 2))
+        ci = (med - widen * (med - rec.ci_low_s), med + widen * (rec.ci_high_s - med))
     if ci is None:  # an old file without samples: what its IQR says, over the 3 samples a run took at least
-        ci = median_ci_from_summary(med, rec.iqr_s or 0.0, 3)
+        ci = median_ci_from_summary(med, rec.iqr_s or 0.0, 3, confidence)
     lo, hi = ci
     tiny = med * 1e-6  # a zero lower end (summary approximation) would make the ratio's interval infinite
     return max(min(lo, med), tiny), med, max(hi, med)
@@ -148,6 +154,8 @@ def verdict(base: Record, new: Record, threshold: float = DEFAULT_FAIL_ABOVE, al
     """The verdict for one kernel measured ``ok`` in both files (see the module docstring)."""
     b, n = _interval(base, "base"), _interval(new, "new")
     lo, ratio, hi = ratio_ci(n, b)
+    # Whether an effect of the threshold's size is excluded is decided at GATE_CONFIDENCE.
+    glo, _, ghi = ratio_ci(_interval(new, "new", GATE_CONFIDENCE), _interval(base, "base", GATE_CONFIDENCE))
     p = None
     if len(base.samples_s) >= 2 and len(new.samples_s) >= 2:
         p = mann_whitney_p(new.samples_s, base.samples_s)
@@ -155,11 +163,11 @@ def verdict(base: Record, new: Record, threshold: float = DEFAULT_FAIL_ABOVE, al
     else:  # summary statistics only: the interval is the test
         significant = lo > 1.0 or hi < 1.0
     half = 1.0 + (threshold - 1.0) / 2.0
-    if significant and ratio >= half and hi >= threshold:
+    if significant and ratio >= half and ghi >= threshold:
         v, note = "slower", ""
         if new.is_contended or new.noisy or base.noisy:
             v, note = "inconclusive", _why(new, base, "new")
-    elif significant and ratio <= 1.0 / half and lo <= 1.0 / threshold:
+    elif significant and ratio <= 1.0 / half and glo <= 1.0 / threshold:
         v, note = "faster", ""
         if base.is_contended or base.noisy or new.noisy:
             v, note = "inconclusive", _why(base, new, "base")

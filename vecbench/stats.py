@@ -33,6 +33,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from statistics import NormalDist
 
 __all__ = ["CONFIDENCE", "median_ci", "median_ci_coverage", "median_ci_from_summary", "relative_halfwidth",
            "ratio_ci", "mann_whitney_p", "sample_until", "min_samples_for"]
@@ -88,9 +89,10 @@ def median_ci(samples: Sequence[float], confidence: float = CONFIDENCE) -> tuple
     return xs[j - 1], xs[n - j]
 
 
-def median_ci_from_summary(median: float, iqr: float, n: int) -> tuple[float, float]:
-    """Approximate 95% interval of a median from summary statistics only: ``median +- 1.82 IQR / sqrt(n)``."""
-    half = _NOTCH * max(iqr, 0.0) / math.sqrt(max(n, 1))
+def median_ci_from_summary(median: float, iqr: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Approximate interval of a median from summary statistics only: ``median +- 1.82 IQR / sqrt(n)`` at 95%."""
+    z = NormalDist().inv_cdf(0.5 + confidence / 2) / 1.96
+    half = z * _NOTCH * max(iqr, 0.0) / math.sqrt(max(n, 1))
     return max(median - half, 0.0), median + half
 
 
