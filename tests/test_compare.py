@@ -29,7 +29,10 @@ def _draw(rng: np.random.Generator, median: float, jitter: float = 0.05, outlier
     return draw
 
 
-def _sampled(rng, median, settings=Settings(), **kw) -> list[float]:
+DEFAULT = Settings()
+
+
+def _sampled(rng, median, settings=DEFAULT, **kw) -> list[float]:
     """Samples as harness.measure takes them with ``settings`` (a sample lasts min_sample_s)."""
     ticks = itertools.count()
     return sample_until(_draw(rng, median, **kw), settings.repeats, settings.ci_target, settings.max_samples,
@@ -220,3 +223,14 @@ def test_false_alarm_rate_and_power_with_default_sampling(capsys):
               f"10% slowdown caught {power:.1%}")
     assert false_alarms <= 0.01
     assert power >= 0.95
+
+
+def test_a_skip_predicted_from_a_busy_machine_is_inconclusive_unless_strict():
+    from vecbench.harness import UNTRUSTED_PREDICTION
+
+    base = _results(seed=18)
+    new = _results(seed=19)
+    new.records[1] = _record(None, new.records[1].op, new.records[1].backend, status="skipped",
+                             reason=f"time budget: ~9 s per call predicted from 10 ({UNTRUSTED_PREDICTION}); ...")
+    assert compare(base, new).exit_code == 0
+    assert compare(base, new, strict=True).exit_code == 1

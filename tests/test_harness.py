@@ -214,9 +214,9 @@ def test_predictor_counts_steps_in_a_batch_sweep_and_budgets_per_epoch():
     from vecbench.harness import _predicted_s, _skip_reason
 
     op = vb.spec("train_epoch")
-    size = lambda b: {"n_x": 30, "m": 20000, "batch": b}  # noqa: E731
+    size = lambda b: {"n_x": 30, "m": 20000, "batch": b}
     # 20 us per step + 10 ns per element; batch 1 takes 0.406 s per epoch
-    t = lambda b: 2e-5 * -(-20000 // b) + 1e-8 * 30 * 20000  # noqa: E731
+    t = lambda b: 2e-5 * -(-20000 // b) + 1e-8 * 30 * 20000
     pts = [_rec("train_epoch", size(b), t(b)) for b in (1, 8)]
     assert _predicted_s(op, pts, size(128)) == pytest.approx(t(128), rel=1e-6)
     # On a machine twice as slow under load, batch 1 takes ~1 s per epoch: every batch size is kept.

@@ -3,15 +3,17 @@
 :func:`compare` returns data (a :class:`Comparison`); the CLI only prints it.
 
 Every kernel of the base is accounted for. A kernel that was ``ok`` in the
-base and is ``failed``, ``skipped`` or missing in the new file fails the gate;
-kernels only in the new file are listed.
+base and is ``failed``, ``skipped`` or missing in the new file fails the gate
+(except a skip the time budget predicted only from sizes timed on a busy
+machine: inconclusive); kernels only in the new file are listed.
 
 For a kernel ``ok`` in both, the verdict combines a significance test and an
 effect threshold ``t`` (``--fail-above``, default 1.10, per-op overrides):
 
 - ``p``: the two-sided Mann-Whitney U test on the stored samples (as asv
-  does); where a file holds only summary statistics, significance is "the
-  ratio's interval excludes 1" instead;
+  does); where a file holds only summary statistics, or too few samples for
+  the test to reach ``ALPHA`` (3 and 3), significance is "the ratio's 99%
+  interval excludes 1" instead;
 - ``[lo, hi]``: the 95% interval of ``ratio = new median / base median``
   (:func:`vecbench.stats.ratio_ci`, the two medians' order-statistic intervals
   combined on the log scale);
@@ -40,15 +42,24 @@ measured in ``tests/test_compare.py`` and quoted in the README.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 from .results import Record, Results
-from .stats import CONFIDENCE, mann_whitney_p, median_ci, median_ci_from_summary, ratio_ci
+from .stats import (
+    CONFIDENCE,
+    mann_whitney_p,
+    median_ci,
+    median_ci_from_summary,
+    ratio_ci,
+)
 
-__all__ = ["ALPHA", "DEFAULT_FAIL_ABOVE", "Row", "Comparison", "compare", "verdict", "parse_fail_above"]
+# harness.UNTRUSTED_PREDICTION, repeated here so that compare never imports the harness.
+UNTRUSTED_PREDICTION = "from contended or noisy points only"
+
+__all__ = ["ALPHA", "DEFAULT_FAIL_ABOVE", "Comparison", "Row", "compare", "parse_fail_above", "verdict"]
 
 ALPHA = 0.01
 # "A slowdown of the threshold's size is not excluded" is judged on this interval of the ratio.
@@ -157,11 +168,12 @@ def verdict(base: Record, new: Record, threshold: float = DEFAULT_FAIL_ABOVE, al
     # Whether an effect of the threshold's size is excluded is decided at GATE_CONFIDENCE.
     glo, _, ghi = ratio_ci(_interval(new, "new", GATE_CONFIDENCE), _interval(base, "base", GATE_CONFIDENCE))
     p = None
-    if len(base.samples_s) >= 2 and len(new.samples_s) >= 2:
+    n1, n2 = len(base.samples_s), len(new.samples_s)
+    if n1 and n2 and 2 / math.comb(n1 + n2, n1) < alpha:
         p = mann_whitney_p(new.samples_s, base.samples_s)
         significant = p < alpha
-    else:  # summary statistics only: the interval is the test
-        significant = lo > 1.0 or hi < 1.0
+    else:  # summary statistics only, or too few samples for the rank test to reach alpha: the interval is the test
+        significant = glo > 1.0 or ghi < 1.0
     half = 1.0 + (threshold - 1.0) / 2.0
     if significant and ratio >= half and ghi >= threshold:
         v, note = "slower", ""
@@ -176,7 +188,8 @@ def verdict(base: Record, new: Record, threshold: float = DEFAULT_FAIL_ABOVE, al
     else:
         v, note = "inconclusive", f"interval {lo:.3f}-{hi:.3f} too wide to tell against {threshold:g}"
     if p is None:
-        note = "; ".join(x for x in (note, "summary statistics only: no rank test") if x)
+        why = "summary statistics only" if not (n1 and n2) else f"{min(n1, n2)} samples are too few"
+        note = "; ".join(x for x in (note, f"{why}: no rank test, the 99% interval decides") if x)
     return Row(base.key, v, base, new, threshold, ratio, lo, hi, p, note)
 
 
@@ -194,6 +207,9 @@ def _why(slowed: Record, other: Record, side: str) -> str:
 def _lost(base: Record, new: Record | None) -> Row:
     if new is None:
         return Row(base.key, "missing", base, None, note="not in the new file")
+    if new.status == "skipped" and UNTRUSTED_PREDICTION in new.reason:
+        # The budget predictor had only sizes timed on a busy machine to go by.
+        return Row(base.key, "inconclusive", base, new, note=f"skipped on a busy machine: {new.reason}")
     return Row(base.key, new.status, base, new, note=new.reason)
 
 

@@ -34,7 +34,7 @@ import os
 import time
 from dataclasses import dataclass
 
-__all__ = ["CONTENDED_ABOVE", "PRESSURE_ABOVE", "Contention", "Probe", "wait_quiet", "cpu_busy_s"]
+__all__ = ["CONTENDED_ABOVE", "PRESSURE_ABOVE", "Contention", "Probe", "cpu_busy_s", "wait_quiet"]
 
 # Other processes using more than a quarter of the machine (half a core on two
 # cores) slow multi-threaded kernels measurably; below that the noise flag

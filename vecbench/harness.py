@@ -339,7 +339,15 @@ def _predicted_s(op: OpSpec, history: Record | Sequence[Record], size: Size) -> 
               for r in recs]
     c0, c1 = _fit(points)
     f0, f1 = _features(op, size)
-    return c0 * f0 + c1 * f1
+    predicted = c0 * f0 + c1 * f1
+    if stat == "min":  # a stall cannot be told from work: no worse than pure Python's pessimistic estimate
+        predicted = min(predicted, python_estimate_s(op, size))
+    return predicted
+
+
+# Said in a skip reason when only contended or noisy sizes were there to predict from: compare
+# counts such a skip as inconclusive (the machine was busy), not as a lost kernel.
+UNTRUSTED_PREDICTION = "from contended or noisy points only"
 
 
 def _budget_calls(size: Size, settings: Settings) -> int:
@@ -363,9 +371,10 @@ def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | Sequence[Rec
     predicted = _predicted_s(op, history, size)
     calls = _budget_calls(size, settings)
     if predicted * calls > settings.budget_s:
-        used = [r.label for r in _trusted(history)[0]]
+        used, stat = _trusted(history)
         unit = "epoch" if "batch" in size else "call"
-        return (f"time budget: ~{predicted:.3g} s per {unit} predicted from {', '.join(used)}; "
+        busy = f" ({UNTRUSTED_PREDICTION})" if stat == "min" else ""
+        return (f"time budget: ~{predicted:.3g} s per {unit} predicted from {', '.join(r.label for r in used)}{busy}; "
                 f"{calls} {unit}s would exceed the {settings.budget_s:g} s budget per measurement")
     return ""
 

@@ -137,9 +137,9 @@ def care_lines(results: Results) -> list[str]:
     bad = [r for r in results if r.ok and _untrusted(r)]
     if not bad:
         return []
-    lines = [f"{len(bad)} measurement(s) below were timed while other processes were busy (contended) or "
-             "spread widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures; "
-             "their times are likely too slow. Rerun on a quiet machine (`vecbench run --wait-quiet`).", "",
+    lines = [(f"{len(bad)} measurement(s) below were timed while other processes were busy (contended) or "
+              "spread widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures; "
+              "their times are likely too slow. Rerun on a quiet machine (`vecbench run --wait-quiet`)."), "",
              "| op | backend | size | dtype | median | 95% interval | why |", "|---|---|---|---|---:|---|---|"]
     for r in bad:
         lo, med, hi = _interval(r)
@@ -207,11 +207,11 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
         out.append(f"| {r['op']} | {r['label']} | {r['backend']}{mark} | {_fmt_time(r['median_s'])} | "
                    f"{_x_ci(r['vs_python'], r['vs_python_ci'])} | {_x_ci(r['vs_numpy'], r['vs_numpy_ci'])} | "
                    f"{r['gbps']:.2f} | {pct} |")
-    out += ["", "Bytes are the minimum traffic of one call (each input read once, each output written once), "
-            "so % of bandwidth above 100 means the working set sits in cache. In parentheses: an approximate "
-            "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
-            "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are not "
-            "told apart. (hollow): timed on a contended machine or noisy, see below.", ""]
+    out += ["", ("Bytes are the minimum traffic of one call (each input read once, each output written once), "
+                 "so % of bandwidth above 100 means the working set sits in cache. In parentheses: an approximate "
+                 "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
+                 "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are "
+                 "not told apart. (hollow): timed on a contended machine or noisy, see below."), ""]
     care = care_lines(results)
     if care:
         out += ["## Measurements to treat with care", "", *care]

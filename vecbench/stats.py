@@ -35,8 +35,17 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from statistics import NormalDist
 
-__all__ = ["CONFIDENCE", "median_ci", "median_ci_coverage", "median_ci_from_summary", "relative_halfwidth",
-           "ratio_ci", "mann_whitney_p", "sample_until", "min_samples_for"]
+__all__ = [
+    "CONFIDENCE",
+    "mann_whitney_p",
+    "median_ci",
+    "median_ci_coverage",
+    "median_ci_from_summary",
+    "min_samples_for",
+    "ratio_ci",
+    "relative_halfwidth",
+    "sample_until",
+]
 
 CONFIDENCE = 0.95
 # For normal data the median's standard error is 1.2533 sigma / sqrt(n) and IQR = 1.349 sigma,
