@@ -18,7 +18,7 @@ from vecbench.cli import main
 from vecbench.harness import Settings, measure, resolve_sizes, run
 from vecbench.results import Record, Results, Timing, load, write_json_atomic
 
-FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0)
+FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=2.0, ci_target=0)  # exactly 3 samples
 
 
 def _broken(monkeypatch, op, backend, core):
@@ -105,7 +105,7 @@ def test_budget_skips_with_reason():
     assert res.records[0].ok
     for r in res.records[1:]:
         assert r.status == "skipped"
-        assert r.reason.startswith("time budget: ~") and "per call predicted (from 1e4)" in r.reason
+        assert r.reason.startswith("time budget: ~") and "per call predicted (from 1e4" in r.reason
 
 
 def test_ctrl_c_keeps_what_was_measured(monkeypatch):
@@ -202,3 +202,43 @@ def test_float32_records():
     res = run(ops=["sigmoid"], backends=["numpy"], sizes=[1000], dtypes=["float32"], settings=FAST, bandwidth=False)
     assert res.records[0].dtype == "float32" and res.records[0].bytes == 2 * 4 * 1000
     assert np.isfinite(res.records[0].median_s)
+
+
+def test_records_carry_an_interval_and_a_contention_figure():
+    res = run(ops=["dot"], backends=["numpy"], sizes=[1000],
+              settings=Settings(min_sample_s=0.001, repeats=3, budget_s=1.0), bandwidth=False)
+    (r,) = res.records
+    assert len(r.samples_s) >= 6  # a 95% interval needs six samples; the minimum is only where to start
+    assert r.ci_low_s <= r.median_s <= r.ci_high_s
+    assert r.contention is not None and 0.0 <= r.contention <= 1.0 and r.contended in (True, False)
+    assert r.contended == any(w.startswith("contended") for w in r.warnings)
+
+
+def _rec(op, size, median, **kw):
+    return Record(op, "numpy", size, "x", "float64", 1, timing=Timing.from_samples([median] * 7, 1), **kw)
+
+
+def test_predictor_fits_fixed_plus_per_work_cost_and_ignores_contended_points():
+    from vecbench.harness import _predicted_s
+
+    op = vb.spec("dot")
+    # 1 ms fixed + 1 ns per element (work = 16 bytes per element)
+    pts = [_rec("dot", {"n": n}, 1e-3 + 1e-9 * n) for n in (10**3, 10**5)]
+    assert _predicted_s(op, pts, {"n": 10**7}) == pytest.approx(1e-3 + 1e-2, rel=1e-6)
+    stalled = _rec("dot", {"n": 10**4}, 30.0, contended=True)
+    assert _predicted_s(op, [*pts, stalled], {"n": 10**7}) == pytest.approx(1e-3 + 1e-2, rel=1e-6)
+
+
+def test_predictor_counts_steps_in_a_batch_sweep_and_budgets_per_epoch():
+    from vecbench.harness import _predicted_s, _skip_reason
+
+    op = vb.spec("train_epoch")
+    size = lambda b: {"n_x": 30, "m": 20000, "batch": b}
+    # 20 us per step + 10 ns per element; batch 1 takes 0.406 s per epoch
+    t = lambda b: 2e-5 * -(-20000 // b) + 1e-8 * 30 * 20000
+    pts = [_rec("train_epoch", size(b), t(b)) for b in (1, 8)]
+    assert _predicted_s(op, pts, size(128)) == pytest.approx(t(128), rel=1e-6)
+    # On a machine twice as slow under load, batch 1 takes ~1 s per epoch: every batch size is kept.
+    slow = [_rec("train_epoch", size(1), 2 * t(1), contended=True)]
+    for b in (8, 32, 128, 1024, 20000):
+        assert _skip_reason(op, size(b), "float64", slow, Settings()) == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from vecbench.cli import main
-from vecbench.report import headline, lecture_dot
+from vecbench.report import headline, lecture_dot, write_report
 from vecbench.results import Record, Results, Timing, load
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -107,3 +107,21 @@ def test_plotting_does_not_import_the_harness():
     code = ("import sys, vecbench.report, vecbench.plotting; "
             "sys.exit(1 if 'vecbench.harness' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_report_shows_intervals_flags_and_skip_footnotes(tmp_path):
+    def rec(backend, t, **kw):
+        return Record("dot", backend, {"n": 10**4}, "1e4", "float64", 1,
+                      timing=Timing.from_samples([t * (1 + 0.01 * i) for i in range(9)], 1), **kw)
+
+    res = Results(records=[rec("python", 1e-3), rec("numpy", 1e-5, contended=True), rec("numba", 2e-5),
+                           Record("dot", "numba", {"n": 10**8}, "1e8", "float64", 1, status="skipped",
+                                  reason="time budget: test")])
+    rows = {r["backend"]: r for r in headline(res)}
+    lo, hi = rows["numpy"]["vs_loop_ci"]
+    assert lo < rows['numpy']['vs_loop'] < hi and rows["numpy"]["untrusted"]
+    write_report(res, tmp_path)
+    text = (tmp_path / "README.md").read_text()
+    assert "## Measurements to treat with care" in text and "| dot | numpy | 1e4 |" in text
+    assert "[^1]: time budget: test" in text
+    assert f"{rows['numpy']['vs_loop']:.3g}x ({lo:.3g}-{hi:.3g})" in text

@@ -5,7 +5,7 @@
     vecbench list                      ops, backends, default sizes
     vecbench info                      machine, BLAS/threads, measured bandwidth
     vecbench run [--quick] [...]       measure; write a results JSON
-    vecbench compare BASE NEW          ratios; exit 1 on a regression
+    vecbench compare BASE NEW          per-kernel verdicts; exit 1 on a regression or a lost kernel
     vecbench report FILES -o reports/  figures + reports/README.md
     vecbench train ...                 train logistic regression, print the cost
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,7 +83,34 @@ def _settings(args: argparse.Namespace) -> Any:
         repeats=args.repeats if args.repeats is not None else base.repeats,
         budget_s=args.budget if args.budget is not None else base.budget_s,
         seed=args.seed,
+        ci_target=_ci_target(args.ci_target) if args.ci_target is not None else base.ci_target,
+        max_samples=base.max_samples,
+        wait_quiet_s=_wait_quiet(args.wait_quiet),
     )
+
+
+def _ci_target(text: str) -> float:
+    """``2%`` or ``0.02`` -> 0.02; 0 turns adaptive sampling off."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ValueError(f"run: --ci-target takes a relative half-width such as 2% or 0.02 (0: off); got {text!r}")
+    return value
+
+
+def _wait_quiet(value: str | None) -> float:
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"run: --wait-quiet takes seconds to wait at most, such as 30; got {value!r}")
+    return seconds
 
 
 def _default_output() -> Path:
@@ -98,7 +126,8 @@ def _results_table(results: Any, title: str) -> Any:
     from .results import baseline_medians, speedup
 
     vec = baseline("vectorized")
-    for col in ("op", "size", "backend", "median", "IQR/med", f"vs {vec}", "GB/s", "% bw", "compile", "status"):
+    for col in ("op", "size", "backend", "median", "95% CI", "IQR/med", f"vs {vec}", "GB/s", "% bw", "compile",
+                "status"):
         table.add_column(col, justify="left" if col in ("op", "size", "backend", "status") else "right",
                          no_wrap=True)
     base_times = baseline_medians(results, vec)
@@ -109,9 +138,12 @@ def _results_table(results: Any, title: str) -> Any:
         spread = f"{r.timing.spread:.0%}" if r.timing else "-"
         pct = f"{100 * r.gbps / bw:.0f}%" if bw and r.gbps else "-"
         size = r.label if r.dtype == "float64" else f"{r.label} {r.dtype}"
-        table.add_row(r.op, size, r.backend, _fmt_time(r.median_s), spread, speed,
+        ci = (f"±{max(r.median_s - r.ci_low_s, r.ci_high_s - r.median_s) / r.median_s:.1%}"
+              if r.median_s and r.ci_low_s is not None and r.ci_high_s is not None else "-")
+        status = r.status + (" contended" if r.ok and r.is_contended else "")
+        table.add_row(r.op, size, r.backend, _fmt_time(r.median_s), ci, spread, speed,
                       f"{r.gbps:.1f}" if r.gbps else "-", pct,
-                      _fmt_time(r.compile_time_s) if r.compile_time_s else "-", r.status)
+                      _fmt_time(r.compile_time_s) if r.compile_time_s else "-", status)
     return table
 
 
@@ -123,16 +155,38 @@ def _print_reasons(results: Any, console: Any) -> None:
             console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
 
 
+def _print_contention(results: Any, console: Any) -> None:
+    """How many records were timed while other processes were busy, or that it could not be measured."""
+    from .contention import CONTENDED_ABOVE
+
+    measured = [r for r in results if r.ok and r.contended is not None]
+    contended = [r for r in measured if r.is_contended]
+    if contended:
+        worst = max(contended, key=lambda r: r.contention or 0.0)
+        console.print(f"[yellow]{len(contended)} of {len(measured)} measurement(s) contended (other processes used "
+                      f"more than {CONTENDED_ABOVE:.0%} of the CPU while they were timed; worst {worst.op} "
+                      f"{worst.backend} {worst.label}: {worst.contention or 0:.0%}, load average "
+                      f"{worst.loadavg or 0:.2f}): compare treats them as inconclusive; rerun on a quiet machine "
+                      "or with --wait-quiet[/yellow]")
+    elif any(r.ok for r in results) and not measured:
+        console.print("[yellow]contention could not be measured on this system (no /proc/stat, no psutil)[/yellow]")
+    imprecise = [r for r in results if any(w.startswith("imprecise") for w in r.warnings)]
+    if imprecise:
+        console.print(f"[yellow]{len(imprecise)} measurement(s) did not reach the --ci-target within their time "
+                      "budget (their interval is wider)[/yellow]")
+
+
 def _finish_run(results: Any, out: Path, console: Any) -> int:
     results.save(out)
     console.print(_results_table(results, f"vecbench results ({out})"))
     _print_reasons(results, console)
     if results.bandwidth_gbps:
         console.print(f"measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM copy/triad)")
-    noisy = [r for r in results if any(w.startswith("noisy") for w in r.warnings)]
+    noisy = [r for r in results if r.noisy]
     if noisy:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > 10% of median): rerun on a quieter machine "
                       "or raise --repeats/--min-time[/yellow]")
+    _print_contention(results, console)
     console.print(f"wrote {out}")
     if results.interrupted:
         console.print("[yellow]interrupted: the file holds what was measured so far[/yellow]")
@@ -199,37 +253,54 @@ def _dest(option: str) -> str:
 
 
 # ---------------------------------------------------------------- compare
+def _ci_cell(rec: Any) -> str:
+    if rec is None or rec.median_s is None:
+        return "-"
+    if rec.ci_low_s is None or rec.ci_high_s is None or not rec.median_s:
+        return _fmt_time(rec.median_s)
+    half = max(rec.median_s - rec.ci_low_s, rec.ci_high_s - rec.median_s) / rec.median_s
+    return f"{_fmt_time(rec.median_s)} ±{half:.0%}"
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from .compare import compare, flags, parse_fail_above, summary_line
     from .results import load
 
-    base, new = load(args.base), load(args.new)
-    metric = f"{args.metric}_s"
-    base_by_key = {r.key: r for r in base if r.ok}
-    table = Table(title=f"{args.new} vs {args.base} ({args.metric} time, ratio = new / base)")
-    for col in ("op", "backend", "size", "base", "new", "ratio", ""):
-        table.add_column(col)
-    worst, regressions, matched = 0.0, 0, 0
-    for r in new:
-        b = base_by_key.get(r.key)
-        if not (r.ok and b):
+    fail_above, per_op = parse_fail_above(args.fail_above)
+    c = compare(load(args.base), load(args.new), fail_above, per_op, strict=args.strict)
+    colors = {"slower": "red", "failed": "red", "skipped": "red", "missing": "red", "faster": "green",
+              "inconclusive": "yellow", "new": "cyan"}
+    table = Table(title=f"{args.new} vs {args.base} (ratio = new / base median, 95% interval; "
+                        "C = contended, N = noisy)")
+    for col in ("op", "backend", "size", "base", "new", "ratio [95% CI]", "p", "verdict", "flags", "note"):
+        table.add_column(col, no_wrap=col != "note")
+    for row in c.rows:
+        if row.verdict == "not compared" and not args.all:
             continue
-        matched += 1
-        ratio = getattr(r, metric) / getattr(b, metric)
-        worst = max(worst, ratio)
-        bad = ratio > args.fail_above
-        regressions += bad
-        verdict = "[red]REGRESSION[/red]" if bad else ("faster" if ratio < 1 / args.fail_above else "")
-        table.add_row(r.op, r.backend, f"{r.label} {r.dtype}", _fmt_time(getattr(b, metric)),
-                      _fmt_time(getattr(r, metric)), f"{ratio:.3f}", verdict)
+        op, backend, label, dtype, _ = row.key
+        ratio = f"{row.ratio:.3f} [{row.ratio_low:.3f}, {row.ratio_high:.3f}]" if row.ratio else "-"
+        color = colors.get(row.verdict)
+        shown = f"[{color}]{row.verdict}[/{color}]" if color else row.verdict
+        mark = "/".join(x for x in (flags(row.base), flags(row.new)) if x)
+        table.add_row(op, backend, f"{label} {dtype}", _ci_cell(row.base), _ci_cell(row.new), ratio,
+                      f"{row.p:.2g}" if row.p is not None else "-", shown, mark, row.note)
     console = _console()
     console.print(table)
-    if matched == 0:
-        console.print("[red]no measurements in common: nothing compared[/red]")
-        return 2
-    console.print(f"{matched} compared, worst ratio {worst:.3f}, {regressions} above {args.fail_above}")
-    return 1 if regressions else 0
+    for w in c.warnings:
+        console.print(f"[yellow]warning: {w}[/yellow]")
+    for row in c.by_verdict("failed", "skipped", "missing"):
+        op, backend, label, dtype, _ = row.key
+        console.print(f"[red]lost[/red] {op} {backend} {label} {dtype}: ok in the base, {row.verdict} now"
+                      + (f" ({row.note})" if row.note else ""))
+    contended = sum(1 for r in c.compared if r.new is not None and r.new.is_contended)
+    if contended:
+        console.print(f"[yellow]{contended} record(s) of the new file were timed on a contended machine "
+                      "(other processes busy): their slowdowns are inconclusive; rerun on a quiet machine or "
+                      "with --wait-quiet[/yellow]")
+    console.print(summary_line(c))
+    return c.exit_code
 
 
 # ---------------------------------------------------------------- targets
@@ -352,11 +423,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="small sweep of everything, well under a minute")
     p.add_argument("--dtype", default="float64", help="float64, float32 or both (comma-separated)")
     p.add_argument("--threads", type=int, help="BLAS and Numba threads (default: all cores)")
-    p.add_argument("--repeats", type=int, help="samples per measurement (default 7; 3 with --quick)")
+    p.add_argument("--repeats", type=int, help="samples per measurement at least (default 7; 3 with --quick); more until --ci-target")
     p.add_argument("--min-time", type=float, help="seconds one sample lasts at least (default 0.01)")
     p.add_argument("--budget", type=float,
                    help="seconds one measurement may take; sizes predicted to exceed it are skipped (default 5)")
     p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
+    p.add_argument("--ci-target", help="sample until the median's 95%% interval is within this of the median, "
+                   "or the budget is spent (default 2%%; 0: exactly --repeats samples)")
+    p.add_argument("--wait-quiet", nargs="?", const="30", metavar="SECONDS",
+                   help="before each kernel, wait up to SECONDS (default 30) for other processes to go quiet")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -393,11 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_axis_options(p)
     p.set_defaults(fn=cmd_run)
 
-    p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression")
+    p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression or a lost kernel")
     p.add_argument("base")
     p.add_argument("new")
-    p.add_argument("--fail-above", type=float, default=1.10, help="ratio new/base counted as a regression")
-    p.add_argument("--metric", choices=["median", "min"], default="median")
+    p.add_argument("--fail-above", action="append", metavar="RATIO|OP=RATIO",
+                   help="ratio new/base median a slowdown must be able to reach to fail the gate (default 1.10); "
+                        "per op: dot=1.05; repeatable or comma-separated")
+    p.add_argument("--strict", action="store_true", help="inconclusive verdicts (noisy, contended) fail the gate too")
+    p.add_argument("--all", action="store_true", help="also list kernels that were not ok in the base")
     p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("report", help="figures and reports/README.md from results files")

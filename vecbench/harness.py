@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .contention import Contention, Probe, wait_quiet
 from .data import inputs
 from .machine import machine_info, thread_limit
 from .registry import Kernel, OpSpec, Size, kernels, spec
 from .results import NOISY_SPREAD, Record, Results, Timing
+from .stats import relative_halfwidth, sample_until
 
 __all__ = ["Settings", "Prepared", "prepare", "run", "measure", "resolve_sizes", "sweep_of", "budget_reason",
            "static_estimate_s", "compile_time", "new_record"]
@@ -50,13 +52,16 @@ class Settings:
     """How a run measures. Defaults suit a full sweep; ``quick`` ones a smoke run."""
 
     min_sample_s: float = 0.01
-    repeats: int = 7
+    repeats: int = 7  # the minimum; sampling goes on until the median's interval is within ci_target
     budget_s: float = 5.0
     seed: int = 0
+    ci_target: float = 0.02  # relative half-width of the median's 95% interval; 0: exactly `repeats`
+    max_samples: int = 100
+    wait_quiet_s: float = 0.0  # wait up to this long for a quiet machine before each kernel
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(min_sample_s=0.005, repeats=3, budget_s=0.5)
+        return cls(min_sample_s=0.005, repeats=3, budget_s=0.5, max_samples=12)
 
 
 SizesArg = str | Sequence[int | float | Size]
@@ -229,26 +234,60 @@ def measure(
     threads: int = 1,
     expected: Any = None,
 ) -> Record:
-    """Validate and time one kernel at one size; never raises for a kernel's fault."""
+    """Validate and time one kernel at one size; never raises for a kernel's fault.
+
+    The returned record is complete: samples and their statistics, the 95%
+    interval of the median (``ci_low_s``/``ci_high_s``), and how busy the rest
+    of the machine was while it was timed (``contention``, ``cpu_pressure``,
+    ``loadavg``, ``contended``; see :mod:`vecbench.contention`).
+
+    Sampling is adaptive (:func:`vecbench.stats.sample_until`): at least
+    ``settings.repeats`` samples, then more until the interval's half-width is
+    within ``settings.ci_target`` of the median, ``settings.max_samples`` are
+    taken, or half of ``settings.budget_s`` has been spent on samples.
+    """
+    if settings.wait_quiet_s > 0:
+        wait_quiet(settings.wait_quiet_s)
+    probe = Probe().start()  # the whole measurement: the warm-up is where a stall would mislead the budget
     p = prepare(k, size, dtype, threads, settings.seed, expected)
     rec = p.record
     if p.reason or p.core is None:
-        return rec.with_status("failed", p.reason)
+        return _with_contention(rec.with_status("failed", p.reason), probe.stop())
     gc_was = gc.isenabled()
     gc.disable()  # as timeit does: no collector pauses inside a sample
     try:
         loops = _calibrate(p.core, p.args, settings.min_sample_s, p.first_call_s or 0.0)
-        samples = [_time(p.core, p.args, loops) / loops for _ in range(settings.repeats)]
+        core, args = p.core, p.args
+        samples = sample_until(lambda: _time(core, args, loops) / loops, settings.repeats, settings.ci_target,
+                               max(settings.max_samples, settings.repeats), settings.budget_s / 2)
     except Exception as exc:
-        return rec.with_status("failed", f"{type(exc).__name__} while timing: {exc}")
+        return _with_contention(rec.with_status("failed", f"{type(exc).__name__} while timing: {exc}"), probe.stop())
     finally:
         if gc_was:
             gc.enable()
     timing = p.timing(samples, loops)
-    noisy = []
+    notes = []
     if timing.spread > NOISY_SPREAD and len(samples) >= 3:
-        noisy.append(f"noisy: IQR is {timing.spread:.0%} of the median")
-    return rec.with_timing(timing, *noisy)
+        notes.append(f"noisy: IQR is {timing.spread:.0%} of the median")
+    width = relative_halfwidth(samples)
+    if settings.ci_target > 0 and width > settings.ci_target:
+        notes.append(f"imprecise: the median's 95% interval is +-{width:.1%} after {len(samples)} samples "
+                     f"(target +-{settings.ci_target:.0%})")
+    return _with_contention(rec.with_timing(timing, *notes), probe.stop())
+
+
+def _with_contention(rec: Record, c: Contention) -> Record:
+    """``rec`` with how busy the machine was while it was measured (and a warning when it was)."""
+    measured = c.fraction is not None or c.cpu_pressure is not None
+    note = c.warning() if c.contended else "" if measured else f"contention not measured ({c.method})"
+    return dataclasses.replace(
+        rec,
+        contention=None if c.fraction is None else round(c.fraction, 4),
+        cpu_pressure=None if c.cpu_pressure is None else round(c.cpu_pressure, 4),
+        loadavg=c.loadavg,
+        contended=c.contended if measured else None,
+        warnings=(*rec.warnings, note) if note else rec.warnings,
+    )
 
 
 def _available_memory() -> int:
@@ -289,22 +328,102 @@ def budget_reason(predicted_s: float, calls: int, budget_s: float, basis: str) -
     return ""
 
 
-def _predicted_s(op: OpSpec, last: Record, size: Size) -> float:
-    """Time one call at ``size`` will take, scaled from the last size by work done."""
-    work = lambda s: max(op.flops(s), op.nbytes(s, 8), 1)  # noqa: E731
-    per_call = last.median_s or last.first_call_s or 0.0
-    return per_call * work(size) / work(last.size)
+def _features(op: OpSpec, size: Size) -> tuple[float, float]:
+    """What a call's time is a linear function of: (fixed-cost term, work term), or for a sweep
+    over an axis that cuts the work into steps (a batch size), (steps, elements): an epoch costs
+    steps x cost per step plus elements x cost per element, so batch 8 is not predicted to cost
+    what batch 1 did."""
+    for axis in op.axes:
+        if axis.name in size and axis.steps is not None:
+            elements = math.prod(v for key, v in size.items() if key not in op.axis_names)
+            return float(axis.steps(size)), float(elements)
+    return 1.0, float(max(op.flops(size), op.nbytes(size, 8), 1))
 
 
-def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | None, settings: Settings) -> str:
-    """Why ``size`` is not measured (memory, an earlier failure, the time budget), or ""."""
+def _cut_into_steps(op: OpSpec, size: Size) -> bool:
+    return any(a.name in size and a.steps is not None for a in op.axes)
+
+
+def _fit(points: Sequence[tuple[tuple[float, float], float]]) -> tuple[float, float]:
+    """Non-negative least squares of ``t = c0 f0 + c1 f1`` over ``((f0, f1), t)`` points.
+
+    One point, or a fit with a negative coefficient, falls back to the better
+    single-term fit through the origin, preferring the work term on a tie
+    (the pessimistic choice when extrapolating to larger sizes).
+    """
+    A = np.array([f for f, _ in points], dtype=np.float64)
+    t = np.array([v for _, v in points], dtype=np.float64)
+    if len(points) >= 2 and np.linalg.matrix_rank(A) == 2:
+        coef = np.linalg.lstsq(A, t, rcond=None)[0]
+        if (coef >= 0).all():
+            return float(coef[0]), float(coef[1])
+    best: tuple[float, tuple[float, float]] | None = None
+    for j in (1, 0):
+        c = float(A[:, j] @ t / (A[:, j] @ A[:, j])) if (A[:, j] ** 2).sum() else 0.0
+        resid = float(((A[:, j] * c - t) ** 2).sum())
+        if best is None or resid < best[0] * (1 - 1e-9):
+            best = (resid, (c, 0.0) if j == 0 else (0.0, c))
+    assert best is not None
+    return best[1]
+
+
+def _trusted(history: Sequence[Record]) -> tuple[list[Record], str]:
+    """The points to predict from: ok, neither contended nor noisy; else all ok ones by their minimum."""
+    ok = [r for r in history if r.ok and (r.median_s or r.first_call_s)]
+    clean = [r for r in ok if not (r.is_contended or r.noisy)]
+    return (clean, "median") if clean else (ok, "min")
+
+
+def _predicted_s(op: OpSpec, history: Record | Sequence[Record], size: Size, cap_s: float | None = None) -> float:
+    """Time one call at ``size`` will take, from a fit over the sizes measured so far.
+
+    ``t = fixed + per_unit x work`` (work: the op's flops or bytes), or for a
+    sweep over steps ``t = per_step x steps + per_element x elements``; points
+    measured while the machine was contended or noisy are left out (a stalled
+    small size must not starve the larger ones); if every point is, their
+    minimum samples (the least disturbed) are used, and the prediction is
+    capped at ``cap_s`` (the backend's static estimate, if it has one).
+    """
+    recs, stat = _trusted([history] if isinstance(history, Record) else list(history))
+    if not recs:
+        return 0.0
+    points = [(_features(op, r.size), (r.min_s if stat == "min" else r.median_s) or r.first_call_s or 0.0)
+              for r in recs]
+    c0, c1 = _fit(points)
+    f0, f1 = _features(op, size)
+    predicted = c0 * f0 + c1 * f1
+    if stat == "min" and cap_s is not None:  # a stall cannot be told from work
+        predicted = min(predicted, cap_s)
+    return predicted
+
+
+# Said in a skip reason when only contended or noisy sizes were there to predict from: compare
+# counts such a skip as inconclusive (the machine was busy), not as a lost kernel.
+UNTRUSTED_PREDICTION = "from contended or noisy points only"
+
+
+def _budget_calls(op: OpSpec, size: Size, settings: Settings) -> int:
+    """Calls the time budget is counted over: a sweep over steps (an epoch) is budgeted per call,
+    any other size over warm-up, calibration and the minimum samples."""
+    return 1 if _cut_into_steps(op, size) else settings.repeats + 2
+
+
+def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | Sequence[Record] | None,
+                 settings: Settings, cap_s: float | None = None) -> str:
+    """Why ``size`` is not measured (memory, an earlier failure, the time budget), or "".
+
+    ``last`` is the kernel's records so far in this sweep (or just the last one).
+    """
     too_big = _too_big(op, size, dtype)
-    if too_big or last is None:
+    history = [] if last is None else [last] if isinstance(last, Record) else list(last)
+    if too_big or not history:
         return too_big
-    if not last.ok:
-        return f"a smaller size {last.status}"
-    calls = settings.repeats + 2  # warm-up, calibration, samples
-    return budget_reason(_predicted_s(op, last, size), calls, settings.budget_s, f"from {last.label}")
+    if not history[-1].ok:
+        return f"a smaller size {history[-1].status}"
+    used, stat = _trusted(history)
+    busy = f", {UNTRUSTED_PREDICTION}" if stat == "min" else ""
+    return budget_reason(_predicted_s(op, history, size, cap_s), _budget_calls(op, size, settings),
+                         settings.budget_s, f"from {', '.join(r.label for r in used)}{busy}")
 
 
 # ---------------------------------------------------------------- the sweep
@@ -376,10 +495,10 @@ def run(
                 results.bandwidth_gbps = measure_bandwidth()
             refs: dict[tuple[str, str, str], Any] = {}
             for k, sweep, dt in plan:
-                last: Record | None = None
+                last: list[Record] = []  # this kernel's measured sizes: the budget predictor's points
                 for size in sweep:
                     bar.describe(f"{k.op.name} {k.backend.name} {k.op.label(size)} {dt}")
-                    reason = _skip_reason(k.op, size, dt, last, settings)
+                    reason = _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size))
                     if reason:
                         rec = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
                     else:
@@ -387,7 +506,8 @@ def run(
                         if key not in refs:  # one op's references at a time
                             refs = {r: v for r, v in refs.items() if r[0] == k.op.name}
                             refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
-                        rec = last = measure(k, size, dt, settings, nthreads, refs[key])
+                        rec = measure(k, size, dt, settings, nthreads, refs[key])
+                        last.append(rec)
                     results.records.append(rec)
                     if on_record:
                         on_record(rec)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from . import registry  # noqa: E402
 from .results import Record, Results, baseline_medians, speedup  # noqa: E402
+from .stats import median_ci, ratio_ci  # noqa: E402
 
 __all__ = ["backend_style", "save", "ALL_FIGURES"]
 
@@ -94,6 +95,67 @@ def _finish(fig: Figure) -> Figure:
     return fig
 
 
+def interval(r: Record) -> tuple[float, float, float]:
+    """(low, median, high): the record's 95% interval of the median, computed from its samples
+    for files written before intervals were stored; the bare median where neither exists."""
+    med = r.median_s or 0.0
+    if r.ci_low_s is not None and r.ci_high_s is not None:
+        return min(r.ci_low_s, med), med, max(r.ci_high_s, med)
+    ci = median_ci(r.samples_s) if r.samples_s else None
+    return (min(ci[0], med), med, max(ci[1], med)) if ci else (med, med, med)
+
+
+def speedup_interval(base: Record, r: Record) -> tuple[float, float, float]:
+    """(low, speedup, high) of ``base median / r median`` (stats.ratio_ci of the two intervals)."""
+    b, n = interval(base), interval(r)
+    b = (max(b[0], b[1] * 1e-9), b[1], b[2])
+    n = (max(n[0], n[1] * 1e-9), n[1], n[2])
+    return ratio_ci(b, n)
+
+
+def untrusted(r: Record) -> bool:
+    """Timed on a contended machine or noisy: drawn hollow and listed in the report."""
+    return r.is_contended or r.noisy
+
+
+def _points(ax: Any, x: Sequence[float], y: Sequence[float], lo: Sequence[float], hi: Sequence[float],
+            flagged: Sequence[bool], style: dict[str, Any]) -> None:
+    """A line through the points with 95% error bars; untrusted points hollow."""
+    ax.plot(x, y, lw=1.4, color=style["color"])
+    yerr = np.array([[max(v - a, 0.0) for v, a in zip(y, lo)], [max(b - v, 0.0) for v, b in zip(y, hi)]])
+    ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=style["color"], elinewidth=1.0, capsize=2)
+    for xi, yi, bad in zip(x, y, flagged):
+        ax.plot([xi], [yi], ms=5, ls="none", marker=style["marker"], color=style["color"],
+                markerfacecolor="white" if bad else style["color"])
+
+
+def _skips(ax: Any, results: Results, op: str, backends: Sequence[str]) -> bool:
+    """Mark sizes a backend skipped with an x on the bottom edge; True if any."""
+    from matplotlib.transforms import blended_transform_factory
+
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    marked = False
+    for b in backends:
+        for r in results.select(op=op, backend=b, status="skipped"):
+            if r.size and not _sweeps_an_axis(r):
+                ax.plot([r.elements], [0.02], marker="x", ms=5, color=backend_style(b, backends)["color"],
+                        transform=trans, clip_on=False, ls="none")
+                marked = True
+    return marked
+
+
+def _flag_handles(results: Results, skipped: bool) -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    handles = []
+    if any(r.ok and untrusted(r) for r in results):
+        handles.append(Line2D([], [], marker="o", ls="none", color="black", markerfacecolor="white",
+                              label="hollow: contended or noisy"))
+    if skipped:
+        handles.append(Line2D([], [], marker="x", ls="none", color="black", label="x: skipped (reasons in the report)"))
+    return handles
+
+
 def _dtype_title(results: Results) -> str:
     dts = sorted({r.dtype for r in results if r.ok})
     return "/".join(dts)
@@ -103,20 +165,20 @@ def _dtype_title(results: Results) -> str:
 def fig_time(results: Results) -> Figure:
     """Time per call vs problem size, log-log, one panel per op, min-max band shaded."""
     ops, backends = _ops(results), _backends(results)
-    fig, axes = _panels(len(ops), f"Time per call vs problem size ({_dtype_title(results)}; line = median, band = min..max)")
+    fig, axes = _panels(len(ops), f"Time per call vs problem size ({_dtype_title(results)}; "
+                                  "median, bars = 95% interval of the median)")
+    skipped = False
     for ax, op in zip(axes, ops):
         for b in backends:
             recs = _ok(results, op=op, backend=b)
             if not recs:
                 continue
-            x = [r.elements for r in recs]
-            style = backend_style(b, backends)
-            ax.plot(x, [r.median_s for r in recs], ms=4, lw=1.4, **style)
-            lo = [min(r.samples_s) if r.samples_s else r.min_s for r in recs]
-            hi = [max(r.samples_s) if r.samples_s else r.median_s for r in recs]
-            ax.fill_between(x, lo, hi, color=style["color"], alpha=0.2, lw=0)
+            ci = [interval(r) for r in recs]
+            _points(ax, [r.elements for r in recs], [c[1] for c in ci], [c[0] for c in ci], [c[2] for c in ci],
+                    [untrusted(r) for r in recs], backend_style(b, backends))
+        skipped |= _skips(ax, results, op, backends)
         ax.set(xscale="log", yscale="log", title=op, xlabel="problem size (elements)", ylabel="time per call (s)")
-    _legend(fig, backends)
+    _legend(fig, backends, _flag_handles(results, skipped))
     return _finish(fig)
 
 
@@ -141,17 +203,25 @@ def fig_speedup(results: Results, baseline: str | None = None) -> Figure:
     baseline = _role(baseline, "loop")
     ops, backends = _ops(results), _backends(results)
     sp = speedups(results, baseline)
-    fig, axes = _panels(len(ops), f"Speedup over {baseline} (median time ratio; above 1x = faster than {baseline})")
+    fig, axes = _panels(len(ops), f"Speedup over {baseline} (median time ratio, bars = approx. 95% interval; "
+                                  f"above 1x = faster than {baseline})")
+    base = {(r.op, r.label, r.dtype): r for r in results if r.backend == baseline and r.ok}
+    skipped = False
     for ax, op in zip(axes, ops):
         for b in backends:
-            pts = sp.get((op, b))
-            if pts:
-                ax.plot(*zip(*pts), ms=4, lw=1.4, **backend_style(b, backends))
+            pairs = [(base[r.op, r.label, r.dtype], r) for r in _ok(results, op=op, backend=b)
+                     if b != baseline and (r.op, r.label, r.dtype) in base and r.median_s]
+            if pairs:
+                ci = [speedup_interval(t, r) for t, r in pairs]
+                _points(ax, [r.elements for _, r in pairs], [c[1] for c in ci], [c[0] for c in ci],
+                        [c[2] for c in ci], [untrusted(t) or untrusted(r) for t, r in pairs],
+                        backend_style(b, backends))
+        skipped |= _skips(ax, results, op, [b for b in backends if b != baseline])
         ax.axhline(1.0, color="black", lw=0.9, ls="--")
         ax.set(xscale="log", yscale="log", title=op, xlabel="problem size (elements)", ylabel=f"speedup vs {baseline}")
         if not any(sp.get((op, b)) for b in backends):
             ax.text(0.5, 0.5, f"no {baseline} measurements", ha="center", va="center", transform=ax.transAxes)
-    _legend(fig, [b for b in backends if b != baseline])
+    _legend(fig, [b for b in backends if b != baseline], _flag_handles(results, skipped))
     return _finish(fig)
 
 
@@ -310,8 +380,12 @@ def fig_axis(results: Results, op: str) -> Figure | None:
         if r.median_s is not None:
             by_backend[r.backend][r.size[axis.name]] = r.median_s
     for b in backends:
-        pts = sorted(by_backend[b].items())
-        ax.plot(*zip(*pts), lw=1.5, ms=5, label=b, **backend_style(b, backends))
+        mine = sorted((r for r in recs if r.backend == b), key=lambda r: r.size[axis.name])
+        ci = [interval(r) for r in mine]
+        style = backend_style(b, backends)
+        _points(ax, [r.size[axis.name] for r in mine], [c[1] for c in ci], [c[0] for c in ci], [c[2] for c in ci],
+                [untrusted(r) for r in mine], style)
+        ax.plot([], [], lw=1.5, ms=5, label=b, **style)
     vec = registry.baseline("vectorized")
     compiled = [b for b in registry.by_role("compiled") if b in by_backend]
     fast = compiled[0] if compiled else None

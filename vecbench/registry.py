@@ -110,6 +110,10 @@ class Axis:
     parse : callable
         ``parse(text, base_size) -> int``: one value from the command line
         (e.g. ``"full"`` -> ``m``); raises ``ValueError`` naming what is allowed.
+    steps : callable, optional
+        ``steps(size) -> int``: how many pieces a call at ``size`` cuts its
+        work into (gradient steps in an epoch), so the time budget can predict
+        a call as steps x cost per step + elements x cost per element.
     """
 
     name: str
@@ -118,6 +122,7 @@ class Axis:
     help: str
     base: Mapping[str, int]
     parse: Callable[[str, Mapping[str, int]], int]
+    steps: Callable[[Mapping[str, int]], int] | None = None
 
 
 @dataclass(frozen=True)

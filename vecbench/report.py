@@ -51,12 +51,18 @@ def headline(results: Results) -> list[dict[str, Any]]:
         label = max(common, key=lambda lab: by_label[lab][vec].elements)
         group = by_label[label]
         base_loop, base_vec = baseline_medians(group.values(), loop), baseline_medians(group.values(), vec)
+        lp = group[loop] if loop in group and group[loop].ok else None
+        vc = group[vec]
         for backend, r in group.items():
+            ok = r.ok and bool(r.median_s)
             gbps = r.gbps
             rows.append({
                 "op": op, "label": label, "dtype": dtype, "backend": backend, "status": r.status,
                 "reason": r.reason, "median_s": r.median_s,
-                "vs_loop": speedup(r, base_loop), "vs_vectorized": speedup(r, base_vec),
+                "ci_s": _interval(r) if ok else None,
+                "vs_loop": speedup(r, base_loop), "vs_loop_ci": _speedup(lp, r) if lp and ok else None,
+                "vs_vectorized": speedup(r, base_vec), "vs_vectorized_ci": _speedup(vc, r) if ok else None,
+                "untrusted": ok and (_untrusted(r) or (lp is not None and _untrusted(lp)) or _untrusted(vc)),
                 "gbps": gbps, "pct_bandwidth": 100 * gbps / bw if bw and gbps else None,
             })
     return rows
@@ -109,6 +115,50 @@ def axis_table(results: Results, op: str) -> list[str]:
 
 def _x(v: float | None, digits: int = 3) -> str:
     return f"{v:.{digits}g}x" if v is not None else "-"
+
+
+def _interval(r: Record) -> tuple[float, float, float]:
+    from .plotting import interval
+
+    return interval(r)
+
+
+def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
+    from .plotting import speedup_interval
+
+    try:
+        lo, _, hi = speedup_interval(base, r)
+    except ValueError:
+        return None
+    return lo, hi
+
+
+def _untrusted(r: Record) -> bool:
+    return r.is_contended or r.noisy
+
+
+def _x_ci(v: float | None, ci: tuple[float, float] | None) -> str:
+    """``12.3x (11.9-12.8)``: a speedup with its approximate 95% interval."""
+    if v is None:
+        return "-"
+    return f"{_x(v)} ({ci[0]:.3g}-{ci[1]:.3g})" if ci else _x(v)
+
+
+def care_lines(results: Results) -> list[str]:
+    """Markdown: the measurements taken on a contended machine or with a noisy spread."""
+    bad = [r for r in results if r.ok and _untrusted(r)]
+    if not bad:
+        return []
+    lines = [(f"{len(bad)} measurement(s) below were timed while other processes were busy (contended) or "
+              "spread widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures; "
+              "their times are likely too slow. Rerun on a quiet machine (`vecbench run --wait-quiet`)."), "",
+             "| op | backend | size | dtype | median | 95% interval | why |", "|---|---|---|---|---:|---|---|"]
+    for r in bad:
+        lo, med, hi = _interval(r)
+        why = "; ".join(w for w in r.warnings if w.startswith(("contended", "noisy")))
+        lines.append(f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {_fmt_time(med)} | "
+                     f"{_fmt_time(lo)} - {_fmt_time(hi)} | {why} |")
+    return lines + [""]
 
 
 def _machine_lines(results: Results) -> list[str]:
@@ -180,10 +230,18 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
             out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {r['status']} | | | | |")
             continue
         pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
-        out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {_fmt_time(r['median_s'])} | "
-                   f"{_x(r['vs_loop'])} | {_x(r['vs_vectorized'])} | {r['gbps']:.2f} | {pct} |")
-    out += ["", "Bytes are the minimum traffic of one call (each input read once, each output written once), "
-            "so % of bandwidth above 100 means the working set sits in cache.", ""]
+        mark = " (hollow)" if r["untrusted"] else ""
+        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{mark} | {_fmt_time(r['median_s'])} | "
+                   f"{_x_ci(r['vs_loop'], r['vs_loop_ci'])} | {_x_ci(r['vs_vectorized'], r['vs_vectorized_ci'])} | "
+                   f"{r['gbps']:.2f} | {pct} |")
+    out += ["", ("Bytes are the minimum traffic of one call (each input read once, each output written once), "
+                 "so % of bandwidth above 100 means the working set sits in cache. In parentheses: an approximate "
+                 "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
+                 "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are "
+                 "not told apart. (hollow): timed on a contended machine or noisy, see below."), ""]
+    care = care_lines(results)
+    if care:
+        out += ["## Measurements to treat with care", "", *care]
     for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
         table = axis_table(results, op)
         if table:
@@ -192,9 +250,12 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
 
     out += ["## Figures", ""]
     captions = {
-        "time_vs_size": "Time per call vs problem size (line: median; band: min to max sample).",
-        f"speedup_vs_{baseline}": f"Speedup over `{baseline}` vs problem size; the dashed line is 1x.",
-        f"speedup_vs_{vec}": f"Speedup over `{vec}` vs problem size; the dashed line is 1x.",
+        "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
+                        "contended or noisy; x: skipped, see the footnotes).",
+        f"speedup_vs_{baseline}": f"Speedup over `{baseline}` vs problem size (bars: approximate 95% interval); "
+                                  "the dashed line is 1x.",
+        f"speedup_vs_{vec}": f"Speedup over `{vec}` vs problem size (bars: approximate 95% interval); "
+                             "the dashed line is 1x.",
         "bandwidth": "Achieved GB/s vs working set; black: measured STREAM bandwidth; dotted/dash-dot/dashed: L1/L2/L3 sizes.",
         "heatmap": f"Geometric-mean speedup over {vec} across sizes, per op and backend.",
         "compile_time": "JIT compile (or cache-load) time of the first call, timed apart from every sample.",
@@ -206,8 +267,13 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
 
     bad = [r for r in results if not r.ok]
     if bad:
-        out += ["## Failures and skips", "", "| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
-        out += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | {r.reason} |" for r in bad]
+        out += ["## Failures and skips", "", "Skipped points are marked x on the figures' bottom edge; the reason "
+                "is the footnote.", "", "| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
+        reasons = list(dict.fromkeys(r.reason for r in bad))
+        out += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | [^{reasons.index(r.reason) + 1}] |"
+                for r in bad]
+        out.append("")
+        out += [f"[^{i}]: {reason or 'no reason recorded'}" for i, reason in enumerate(reasons, 1)]
         out.append("")
     out += ["## Reproduce", "", "```", "pip install -e . && vecbench report --run    # measure, then write reports/",
             "vecbench report results/*.json -o reports/  # redraw from saved files", "```", ""]

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .stats import median_ci, median_ci_from_summary
+
 __all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats", "write_json_atomic", "load"]
 
 SCHEMA = 2
@@ -48,6 +50,9 @@ class Timing:
     ``first_call_s`` is the warm-up call, ``compile_time_s`` its excess over a
     steady call for backends that compile (None for the others) and
     ``from_cache`` whether a disk cache served the compile (None: unknown).
+    ``ci_low_s``/``ci_high_s`` bound the median with 95% confidence
+    (:func:`vecbench.stats.median_ci`: order statistics, distribution-free;
+    None with too few samples or in files written before intervals existed).
     """
 
     samples_s: tuple[float, ...]
@@ -58,6 +63,8 @@ class Timing:
     first_call_s: float | None = None
     compile_time_s: float | None = None
     from_cache: bool | None = None
+    ci_low_s: float | None = None
+    ci_high_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples_s", tuple(float(x) for x in self.samples_s))
@@ -70,11 +77,14 @@ class Timing:
 
     @classmethod
     def from_samples(cls, samples_s: Iterable[float], loops: int, **extra: Any) -> Timing:
-        """A timing from per-call samples: min, median and IQR computed here."""
+        """A timing from per-call samples: min, median, IQR and the median's 95% interval computed here."""
         samples = tuple(float(x) for x in samples_s)
         if not samples:
             raise ValueError("timing: no samples")
         s = stats(samples)
+        ci = median_ci(samples)
+        if ci is not None:
+            extra = {"ci_low_s": ci[0], "ci_high_s": ci[1], **extra}
         return cls(samples, int(loops), s["min"], s["median"], s["iqr"], **extra)  # type: ignore[arg-type]
 
     @property
@@ -106,6 +116,11 @@ class Record:
     bytes: int = 0
     flops: int = 0
     warnings: tuple[str, ...] = ()
+    # Machine load while the kernel was measured (None: not measured, e.g. older files).
+    contention: float | None = None  # others' share of the machine's CPU time (vecbench.contention)
+    cpu_pressure: float | None = None  # share of the window some task waited for a CPU (Linux PSI)
+    loadavg: float | None = None  # 1-minute load average at the end of the measurement
+    contended: bool | None = None  # above vecbench.contention's thresholds
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -160,6 +175,24 @@ class Record:
         return self.timing.from_cache if self.timing else None
 
     @property
+    def ci_low_s(self) -> float | None:
+        return self.timing.ci_low_s if self.timing else None
+
+    @property
+    def ci_high_s(self) -> float | None:
+        return self.timing.ci_high_s if self.timing else None
+
+    @property
+    def noisy(self) -> bool:
+        """IQR above NOISY_SPREAD of the median (a "noisy" warning)."""
+        return any(w.startswith("noisy") for w in self.warnings)
+
+    @property
+    def is_contended(self) -> bool:
+        """Timed while other processes took a large share of the CPU (see vecbench.contention)."""
+        return bool(self.contended) or any(w.startswith("contended") for w in self.warnings)
+
+    @property
     def gbps(self) -> float | None:
         """Achieved GB/s from the minimum traffic and the median time."""
         return self.bytes / self.timing.median_s / 1e9 if self.timing else None
@@ -200,8 +233,11 @@ class Record:
             "first_call_s": t.first_call_s if t else None,
             "compile_time_s": t.compile_time_s if t else None,
             "from_cache": t.from_cache if t else None,
+            "ci_low_s": t.ci_low_s if t else None, "ci_high_s": t.ci_high_s if t else None,
             "bytes": self.bytes, "flops": self.flops, "gbps": self.gbps, "gflops": self.gflops,
             "warnings": list(self.warnings),
+            "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
+            "contended": self.contended,
         }
 
     @classmethod
@@ -218,6 +254,8 @@ class Record:
                 first_call_s=d.get("first_call_s"),
                 compile_time_s=d.get("compile_time_s"),
                 from_cache=d.get("from_cache"),
+                ci_low_s=d.get("ci_low_s"),
+                ci_high_s=d.get("ci_high_s"),
             )
         return cls(
             op=str(d["op"]), backend=str(d["backend"]), size=dict(d.get("size") or {}),
@@ -225,6 +263,8 @@ class Record:
             threads=int(d.get("threads") or 0), status=str(d.get("status", "ok")),
             reason=str(d.get("reason", "")), timing=timing, bytes=int(d.get("bytes") or 0),
             flops=int(d.get("flops") or 0), warnings=tuple(d.get("warnings") or ()),
+            contention=d.get("contention"), cpu_pressure=d.get("cpu_pressure"), loadavg=d.get("loadavg"),
+            contended=d.get("contended"),
         )
 
 
@@ -312,7 +352,7 @@ class Results:
         if d.get("schema") == 1:
             machine = _machine_from_schema1(machine)
         return cls(
-            records=[Record.from_dict(r) for r in d.get("results", [])],
+            records=[_record_from(i, r) for i, r in enumerate(d.get("results", []))],
             machine=machine,
             bandwidth_gbps=d.get("bandwidth_gbps", {}),
             settings=d.get("settings", {}),
@@ -368,6 +408,16 @@ def _jsonable(x: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(x).__name__}")
 
 
+def _record_from(i: int, d: Any) -> Record:
+    """Record ``i`` of a file; a malformed one is a ``ValueError`` that says which and why."""
+    try:
+        return Record.from_dict(d)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        who = " ".join(str(d.get(k, "?")) for k in ("op", "backend", "label", "dtype")) if isinstance(d, dict) else ""
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"record {i} ({who}): {what}") from None
+
+
 def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
     """Schema 1's machine block (NumPy and Numba facts at the top) in schema 2's shape."""
     m = dict(m)
@@ -389,18 +439,26 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
             continue  # not a vecbench benchmark
         st = bench["stats"]
         # pytest-benchmark's own statistics (over all rounds) are kept as they are.
+        samples = tuple(st.get("data") or ())
+        ci = median_ci(samples) if samples else None
+        warnings: tuple[str, ...] = ()
+        if ci is None and st.get("rounds"):
+            ci = median_ci_from_summary(st["median"], st.get("iqr") or 0.0, int(st["rounds"]))
+            warnings = ("summary statistics only (saved without --benchmark-save-data): "
+                        "interval approximated as median +- 1.82 IQR / sqrt(rounds)",)
         timing = Timing(
-            samples_s=tuple(st.get("data") or ()),
+            samples_s=samples,
             loops_per_sample=int(st.get("iterations", 1)),
             min_s=st["min"], median_s=st["median"], iqr_s=st["iqr"],
             first_call_s=info.get("first_call_s"),
             compile_time_s=info.get("compile_time_s"),
             from_cache=info.get("from_cache"),
+            ci_low_s=ci[0] if ci else None, ci_high_s=ci[1] if ci else None,
         )
         records.append(Record(
             op=info["op"], backend=info["backend"], size=info["size"], label=info["label"],
             dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
-            bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)),
+            bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)), warnings=warnings,
         ))
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})
@@ -429,6 +487,9 @@ def load(path: str | os.PathLike[str]) -> Results:
     """Read a vecbench results file or a pytest-benchmark JSON file."""
     with open(path) as f:
         d = json.load(f)
-    if "benchmarks" in d and "machine_info" in d:
-        return _from_pytest_benchmark(d)
-    return Results.from_dict(d)
+    try:
+        if "benchmarks" in d and "machine_info" in d:
+            return _from_pytest_benchmark(d)
+        return Results.from_dict(d)
+    except ValueError as exc:
+        raise ValueError(f"{os.fspath(path)}: {exc}") from None

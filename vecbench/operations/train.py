@@ -181,6 +181,7 @@ BATCH_AXIS = Axis(
     help="batch sizes to sweep, e.g. 1,8,32,128,1024,full (n_x=30; m from --sizes if one number, else 20000)",
     base={"n_x": 30, "m": M_DEFAULT},
     parse=parse_batch,
+    steps=lambda s: math.ceil(s["m"] / max(1, s["batch"])),
 )
 
 SPEC = OpSpec(
