@@ -74,6 +74,8 @@ def _legend(fig: Figure, backends: Iterable[str], extra: Sequence[Any] = ()) -> 
 
     order = list(backends)
     handles = [Line2D([], [], label=b, **backend_style(b, order)) for b in order] + list(extra)
+    if not handles:
+        return  # a legend of 0 columns is an error in matplotlib
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, 0.0))
 
@@ -279,7 +281,7 @@ def save(fig: Figure, folder: Path, name: str, formats: Sequence[str] = ("png", 
 
 def fig_train_epoch(results: Results) -> Figure | None:
     """Time per training epoch vs batch size, log-log, numba-over-numpy speedup annotated."""
-    recs = [r for r in results if r.op == "train_epoch" and r.ok]
+    recs = [r for r in results if r.op == "train_epoch" and r.ok and {"batch", "n_x", "m"} <= set(r.size)]
     if not recs:
         return None
     backends = list(dict.fromkeys(r.backend for r in recs))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,7 +78,8 @@ def lecture_dot(results: Results) -> dict[str, float] | None:
 
 def training_table(results: Results) -> list[str]:
     """Markdown rows: time per epoch per backend at each batch size, and numba's lead over numpy."""
-    recs = [r for r in results if r.op == "train_epoch" and r.ok and r.dtype == "float64"]
+    recs = [r for r in results if r.op == "train_epoch" and r.ok and r.dtype == "float64"
+            and {"batch", "n_x", "m"} <= set(r.size)]
     if not recs:
         return []
     backends = list(dict.fromkeys(r.backend for r in recs))
@@ -99,6 +103,13 @@ def _x(v: float | None, digits: int = 3) -> str:
 
 
 def _machine_lines(results: Results) -> list[str]:
+    try:
+        return _machine_lines_of(results)
+    except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited or foreign file
+        return ["- machine metadata unreadable in the file"]
+
+
+def _machine_lines_of(results: Results) -> list[str]:
     m = results.machine
     caches = ", ".join(f"{k} {v / 1024:.0f} KiB" if v < 1 << 20 else f"{k} {v / (1 << 20):.0f} MiB"
                        for k, v in m.get("caches", {}).items())
@@ -121,7 +132,8 @@ def _machine_lines(results: Results) -> list[str]:
     return lines
 
 
-def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str) -> str:
+def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str,
+              left_out: dict[str, str] | None = None) -> str:
     out = ["# vecbench report", ""]
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
@@ -173,6 +185,10 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     }
     for name, path in figures.items():
         out += [f"### {captions.get(name, name)}", "", f"![{name}]({path})", ""]
+    if left_out:
+        out += ["Figures left out (nothing to draw):", ""]
+        out += [f"- `{name}`: {why}" for name, why in left_out.items()]
+        out.append("")
 
     bad = [r for r in results if not r.ok]
     if bad:
@@ -184,33 +200,75 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     return "\n".join(out)
 
 
+def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Which figures can be drawn (name -> drawing function) and why the others are left out."""
+    from . import plotting
+
+    todo: dict[str, Any] = {}
+    left_out: dict[str, str] = {}
+    curves = any(r.ok and "batch" not in r.size for r in results)
+    why = "no successful measurement (other than batch-size sweeps) to draw"
+    for name, draw in (("time_vs_size", plotting.fig_time), ("bandwidth", plotting.fig_bandwidth)):
+        if curves:
+            todo[name] = lambda draw=draw: draw(results)
+        else:
+            left_out[name] = why
+    for base in dict.fromkeys([baseline, "numpy"]):
+        name = f"speedup_vs_{base}"
+        if plotting.speedups(results, base):
+            todo[name] = lambda base=base: plotting.fig_speedup(results, base)
+        else:
+            left_out[name] = f"no size where `{base}` and another backend both succeeded"
+    if any(r.ok for r in results):
+        todo["heatmap"] = lambda: plotting.fig_heatmap(results)
+    else:
+        left_out["heatmap"] = "no successful measurement"
+    if any(r.compile_time_s is not None for r in results):
+        todo["compile_time"] = lambda: plotting.fig_compile(results)
+    return todo, left_out
+
+
 def write_report(results: Results, folder: str | Path = "reports", baseline: str = "python",
                  sources: Sequence[str] = ()) -> list[Path]:
-    """Draw every figure and write ``folder/README.md``; return the files written."""
+    """Draw every figure that can be drawn and write ``folder/README.md``; return the files written.
+
+    Everything is written to a temporary folder next to ``folder`` first and
+    moved into place only when all of it succeeded, so a failure never leaves
+    half a report (nor touches an earlier one).
+    """
     from . import plotting
 
     folder = Path(folder)
-    written: list[Path] = []
-    figures: dict[str, str] = {}
+    parent = folder.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    try:
+        names: list[str] = []
+        figures: dict[str, str] = {}
+        todo, left_out = _figures(results, baseline)
+        try:
+            todo.update(plotting.training_figures(results))
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # hand-edited histories
+            left_out["train_cost"] = "the training histories in the file are unreadable"
+        for name, draw in todo.items():
+            fig = draw() if callable(draw) else draw
+            names += [p.name for p in plotting.save(fig, tmp, name)]
+            figures[name] = f"{name}.png"
+        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out))
+        names.append("README.md")
+        return _move_into_place(tmp, folder, names)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    def add(name: str, fig: Any) -> None:
-        written.extend(plotting.save(fig, folder, name))
-        figures[name] = f"{name}.png"
 
-    add("time_vs_size", plotting.fig_time(results))
-    add(f"speedup_vs_{baseline}", plotting.fig_speedup(results, baseline))
-    if baseline != "numpy":
-        add("speedup_vs_numpy", plotting.fig_speedup(results, "numpy"))
-    add("bandwidth", plotting.fig_bandwidth(results))
-    add("heatmap", plotting.fig_heatmap(results))
-    if any(r.compile_time_s is not None for r in results):
-        add("compile_time", plotting.fig_compile(results))
-    for name, fig in plotting.training_figures(results).items():
-        add(name, fig)
-    readme = folder / "README.md"
-    readme.write_text(_markdown(results, figures, sources, baseline))
-    written.append(readme)
-    return written
+def _move_into_place(tmp: Path, folder: Path, names: list[str]) -> list[Path]:
+    """The finished report replaces the folder's files of the same names (other files are kept)."""
+    if not folder.exists():
+        os.replace(tmp, folder)  # the whole report appears at once
+        return [folder / n for n in names]
+    for n in names:
+        os.replace(tmp / n, folder / n)
+    return [folder / n for n in names]
 
 
 def _expand(patterns: Sequence[str]) -> list[str]:
@@ -218,15 +276,30 @@ def _expand(patterns: Sequence[str]) -> list[str]:
     for p in patterns:
         hits = sorted(glob.glob(p, recursive=True))
         if not hits and not Path(p).exists():
-            raise FileNotFoundError(f"report: no results file matches {p!r}")
+            raise ValueError(f"no results file matches {p!r}")
         files.extend(hits or [p])
     return list(dict.fromkeys(files))
+
+
+def check_output_folder(folder: Path) -> None:
+    """``ValueError`` unless ``folder`` is (or can become) a folder the report can be written in."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--output: {folder} exists and is not a folder; give a folder for the report")
+    parent = folder.resolve().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--output: cannot create or write the report folder {folder} (in {parent})")
 
 
 def report_main(args: argparse.Namespace, console: Any) -> int:
     """``vecbench report``: optionally run the default sweep, then write the report."""
     folder = Path(args.output)
+    check_output_folder(folder)
     files = _expand(args.files)
+    if not files and not args.run:
+        raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
+    loaded = [load(f) for f in files]  # every file checked before any work
     status = 0
     if args.run:
         from .harness import run
@@ -238,18 +311,18 @@ def report_main(args: argparse.Namespace, console: Any) -> int:
         results.training["histories"] = convergence_histories()
         path = results.save(folder / "results.json")
         console.print(f"wrote {path}")
-        files = [str(path), *files]
+        files, loaded = [str(path), *files], [results, *loaded]
         status = 1 if results.failures else (130 if results.interrupted else 0)
-    if not files:
-        raise ValueError("report: give results files (vecbench or pytest-benchmark JSON) or --run")
-    results = Results.merge(load(f) for f in files)
+    results = Results.merge(loaded)
     if not results.records:
-        raise ValueError(f"report: no vecbench measurements in {files}")
+        raise ValueError(f"no vecbench measurements in {', '.join(files)}")
     written = write_report(results, folder, args.baseline, [_relative(f, folder) for f in files])
     for p in written:
         console.print(f"wrote {p}")
-    for r in results.failures:
-        console.print(f"[red]failed[/red] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
+    for r in results:
+        if not r.ok:
+            color = "red" if r.status == "failed" else "yellow"
+            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
     return status
 
 

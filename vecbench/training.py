@@ -164,18 +164,55 @@ def convergence_histories(backend: str = "numba", n_features: int = 30, m: int =
 
 
 def _batch_arg(text: str) -> int | str:
-    return text if text == "full" else int(text)
+    import argparse
+
+    from .cli import whole
+
+    if text.strip() == "full":
+        return "full"
+    try:
+        return whole(1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"a whole number >= 1 or full; got {text!r}") from None
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="numpy", help="python, numpy, numba or numba_parallel")
-    p.add_argument("--batch-size", type=_batch_arg, default=32, help="1 (SGD), N (mini-batch) or full (BGD)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic")
-    p.add_argument("--features", type=int, default=30, help="synthetic data: n_x")
-    p.add_argument("-m", "--examples", type=int, default=100_000, help="synthetic data: m")
-    p.add_argument("--seed", type=int, default=0)
+    from .cli import names, positive, whole
+    from .registry import backends
+
+    choices = backends("train_epoch")
+    p.add_argument("--backend", type=names(lambda: choices), default=["numpy"], metavar="BACKEND",
+                   help=f"one of {', '.join(choices)} (default: numpy)")
+    p.add_argument("--batch-size", type=_batch_arg, default=32, metavar="N",
+                   help="1 (SGD), N (mini-batch) or full (BGD), at most m (default: 32)")
+    p.add_argument("--epochs", type=whole(1, 100_000), default=10, metavar="N", help="passes over the data (default: 10)")
+    p.add_argument("--lr", type=positive(1e6, unit=""), default=0.1, metavar="RATE",
+                   help="learning rate > 0 (default: 0.1)")
+    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic",
+                   help="choices: synthetic, breast-cancer (default: synthetic)")
+    p.add_argument("--features", type=whole(1, 100_000), default=30, metavar="N",
+                   help="synthetic data: n_x (default: 30)")
+    p.add_argument("-m", "--examples", type=whole(1), default=100_000, metavar="M",
+                   help="synthetic data: m (default: 100000)")
+    p.add_argument("--seed", type=whole(0, 2**63 - 1), default=0, metavar="N", help="data and shuffling seed (default: 0)")
+
+
+def _check_train_args(args: argparse.Namespace, m: int | None) -> None:
+    """Combinations checked before any work (one-line ValueErrors naming the option)."""
+    if isinstance(args.backend, list):
+        if len(args.backend) != 1:
+            raise ValueError(f"--backend: one backend; got {','.join(args.backend)!r}")
+        args.backend = args.backend[0]
+    if m is None:  # synthetic data: X is n_x x m float64, plus copies while training
+        from .harness import _available_memory
+
+        need = 3 * 8 * args.features * args.examples
+        if need > _available_memory():
+            raise ValueError(f"-m/--examples: {args.features} x {args.examples} examples need ~{need / 1e9:.3g} GB; "
+                             f"only {_available_memory() / 1e9:.3g} GB of memory is available")
+        m = args.examples
+    if args.batch_size != "full" and args.batch_size > m:
+        raise ValueError(f"--batch-size: from 1 to m = {m} or full; got {args.batch_size}")
 
 
 def train_main(args: argparse.Namespace, console: Any) -> int:
@@ -187,8 +224,10 @@ def train_main(args: argparse.Namespace, console: Any) -> int:
 
     if args.data == "breast-cancer":
         X, y = breast_cancer("mean")
+        _check_train_args(args, X.shape[1])
         X = get_kernel("standardize", "numpy")(X)
     else:
+        _check_train_args(args, None)
         X, y = make_classification(args.features, args.examples, seed=args.seed)
     model = train(X, y, batch_size=args.batch_size, epochs=args.epochs, lr=args.lr, backend=args.backend,
                   seed=args.seed)
