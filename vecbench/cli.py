@@ -560,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if argv is None:  # the console script: a further Ctrl-C while exiting must not end in a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
