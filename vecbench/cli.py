@@ -26,7 +26,7 @@ from typing import Any
 
 from .results import format_time as _fmt_time
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 PRESETS = ("quick", "default", "large")
 
@@ -254,7 +254,7 @@ def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
 
     if args.resume:
         given = str(args.resume)
-        out = Path(given[: -len(JOURNAL_SUFFIX)] if given.endswith(JOURNAL_SUFFIX) else given)
+        out = Path(given.removesuffix(JOURNAL_SUFFIX))
         if args.output and Path(args.output) != out:
             raise ValueError(f"--output: with --resume the results go to {out}; got {args.output!r}")
         journal = Journal.load(journal_path(out))
@@ -449,7 +449,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ops", type=names(_ops), metavar="OPS",
                    help="comma-separated ops (default: all; see 'vecbench list')")
     p.add_argument("--backends", type=names(_backends), metavar="BACKENDS",
-                   help="comma-separated backends (default: all; choices: %s)" % ", ".join(_backends()))
+                   help=f"comma-separated backends (default: all; choices: {', '.join(_backends())})")
     p.add_argument("--sizes", type=sizes_arg, metavar="SIZES",
                    help="quick, default, large, or whole numbers such as 1e3,1e5,1e7 (n for dot; m for logreg ops) "
                         "(default: default; quick with --quick)")
@@ -476,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vecbench", description="What vectorization buys, measured honestly.")
     parser.add_argument("--version", action="version", version=f"vecbench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{list,info,run,compare,report,train}")
 
@@ -518,8 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="reports", metavar="FOLDER", help="folder (default: reports)")
     p.add_argument("--run", action="store_true", help="run the default sweep first")
     p.add_argument("--baseline", type=names(_backends), default=["python"], metavar="BACKEND",
-                   help="backend speedups are measured against (default: python; choices: %s)"
-                        % ", ".join(_backends()))
+                   help=f"backend speedups are measured against (default: python; choices: {', '.join(_backends())})")
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("train", parents=[common], help="train logistic regression with batch, mini-batch or "

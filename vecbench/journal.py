@@ -26,7 +26,7 @@ from typing import Any
 
 from .results import Record, _jsonable
 
-__all__ = ["Journal", "JOURNAL_SUFFIX", "journal_path"]
+__all__ = ["JOURNAL_SUFFIX", "Journal", "journal_path"]
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 FORMAT = 1

@@ -328,7 +328,7 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
     reason, so nothing downstream ever divides by it or passes it.
     """
     if not isinstance(d, dict):
-        raise ValueError(f"{where}: expected an object; got {type(d).__name__}")
+        raise ValueError(f"{where}: expected an object; got {type(d).__name__}")  # noqa: TRY004  a bad file: one ValueError
 
     def need(name: str, ok: Any, what: str, default: Any = ...) -> None:
         if name not in d:
@@ -372,10 +372,11 @@ def _check_results(d: dict[str, Any]) -> dict[str, Any]:
     if d.get("schema") != SCHEMA:
         raise ValueError(f"unsupported schema {d.get('schema')!r}; expected {SCHEMA} (a vecbench results file)")
     if not isinstance(d.get("results"), list):
-        raise ValueError(f"'results' must be a list of records; got {type(d.get('results')).__name__}")
+        raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
+            f"'results' must be a list of records; got {type(d.get('results')).__name__}")
     for name in ("machine", "settings", "training"):
         if not isinstance(d.get(name, {}), dict):
-            raise ValueError(f"{name!r} must be an object; got {d[name]!r}")
+            raise ValueError(f"{name!r} must be an object; got {d[name]!r}")  # noqa: TRY004
     bw = d.get("bandwidth_gbps", {})
     if not (isinstance(bw, dict) and all(_number(v) and math.isfinite(v) for v in bw.values())):
         raise ValueError(f"'bandwidth_gbps' must be an object of numbers; got {bw!r}")
@@ -411,8 +412,9 @@ def load(path: str | os.PathLike[str]) -> Results:
     except ValueError as exc:
         raise ValueError(f"{p}: not JSON ({exc})") from None
     if not isinstance(d, dict):
-        raise ValueError(f"{p}: expected a JSON object (a vecbench results file or pytest-benchmark JSON); "
-                         f"got {type(d).__name__ if d is not None else 'null'}")
+        raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
+            f"{p}: expected a JSON object (a vecbench results file or pytest-benchmark JSON); "
+            f"got {type(d).__name__ if d is not None else 'null'}")
     try:
         if "benchmarks" in d and "machine_info" in d:
             res = _from_pytest_benchmark(d)

@@ -37,7 +37,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Task", "Worker", "kernel_modules", "default_timeout"]
+__all__ = ["Task", "Worker", "default_timeout", "kernel_modules"]
 
 # Seconds a new worker may take to start (interpreter, numpy, vecbench imports).
 STARTUP_TIMEOUT_S = 120.0
@@ -265,13 +265,13 @@ class Worker:
 
     def kill(self) -> None:
         """Stop the worker now (a hang, Ctrl-C)."""
-        if self._alive():
+        if self._proc is not None and self._alive():
             self._proc.kill()
         self._reap()
 
     def close(self) -> None:
         """Ask the worker to finish, kill it if it does not."""
-        if self._alive():
+        if self._proc is not None and self._alive():
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send(None)
             with contextlib.suppress(subprocess.TimeoutExpired):
