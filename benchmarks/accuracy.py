@@ -1,8 +1,9 @@
 """Check the harness against timeit, and that JIT compile time stays out of samples.
 
 Run: ``python benchmarks/accuracy.py``. Prints both medians and their ratio
-for ``np.dot`` at n = 1e6 measured in this one process, and a cold Numba
-compile next to the samples of the same kernel. Exits 1 if the harness is
+for ``np.dot`` at n = 1e6, the harness measuring in its worker process as
+``vecbench run`` does and timeit in this process, and a cold Numba compile
+next to the samples of the same kernel (in the worker too). Exits 1 if the harness is
 more than 5% away from timeit or a sample contains the compile.
 """
 
@@ -16,14 +17,26 @@ import timeit
 # A fresh cache dir so the Numba kernel below really compiles (set before numba loads).
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="vecbench-accuracy-")
 
-import vecbench as vb  # noqa: E402
 from vecbench.data import inputs  # noqa: E402
-from vecbench.harness import Settings, measure  # noqa: E402
+from vecbench.harness import Settings  # noqa: E402
+from vecbench.worker import Task, Worker  # noqa: E402
 
 N = 10**6
 
 
+def _measure(worker: Worker, backend: str, settings: Settings):
+    rec, reason, _ = worker.measure(Task("dot", backend, {"n": N}, "float64", None, settings), timeout_s=300)
+    if rec is None:
+        raise SystemExit(f"accuracy: dot {backend} failed in the worker: {reason}")
+    return rec
+
+
 def main() -> int:
+    with Worker() as worker:  # where `vecbench run` measures
+        return _check(worker)
+
+
+def _check(worker: Worker) -> int:
     import numpy as np
 
     a, b = inputs("dot", {"n": N})
@@ -31,7 +44,7 @@ def main() -> int:
     ok = True
     ratios = []
     for attempt in range(3):  # interleave so drift on a shared machine hits both
-        rec = measure(vb.kernel("dot", "numpy"), {"n": N}, settings=settings)
+        rec = _measure(worker, "numpy", settings)
         number = rec.loops_per_sample
         times = timeit.repeat(lambda: np.dot(a, b), number=number, repeat=15)
         ref = min(times) / number  # timeit's recommended statistic: min of the means
@@ -44,7 +57,7 @@ def main() -> int:
     ok &= within
     print(f"median of the three ratios {mid:.3f}: {'within' if within else 'OUTSIDE'} 5%")
 
-    rec = measure(vb.kernel("dot", "numba"), {"n": N}, settings=Settings(repeats=7))
+    rec = _measure(worker, "numba", Settings(repeats=7))
     clean = max(rec.samples_s) < 0.5 * rec.first_call_s
     ok &= clean and rec.from_cache is False
     print(f"numba dot n=1e6, cold cache: first call {rec.first_call_s * 1e3:.1f} ms "

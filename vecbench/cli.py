@@ -5,7 +5,7 @@
     vecbench list                      ops, backends, default sizes
     vecbench info                      machine, BLAS/threads, measured bandwidth
     vecbench run [--quick] [...]       measure; write a results JSON
-    vecbench compare BASE NEW          per-kernel verdicts; exit 1 on a regression or a lost kernel
+    vecbench compare BASE NEW          ratios; exit 1 on a regression
     vecbench report FILES -o reports/  figures + reports/README.md
     vecbench train ...                 train logistic regression, print the cost
 """
@@ -13,16 +13,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import math
+import re
+import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .results import format_time as _fmt_time
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+PRESETS = ("quick", "default", "large")
 
 
 def _csv(text: str) -> list[str]:
@@ -36,6 +42,102 @@ def _console() -> Any:
     if not console.is_terminal:  # logs and CI: wide enough for the results table
         console = Console(width=140)
     return console
+
+
+# ---------------------------------------------------------------- option types
+# Each parses one option's text or raises ArgumentTypeError with "what is allowed; got 'X'";
+# the parser turns that into "vecbench <cmd>: error: --option: ..." and exit 2, before any work.
+class _UsageError(Exception):
+    """A bad command line: one line for the user, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        # "argument -o/--output: ..." -> "--output: ..."
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+def _bad(what: str, text: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{what}; got {text!r}")
+
+
+def whole(lo: int, hi: int | Callable[[], int] | None = None, unit: str = "") -> Callable[[str], int]:
+    """Type: a whole number in ``[lo, hi]`` (``1e3`` allowed)."""
+    def parse(text: str) -> int:
+        top = hi() if callable(hi) else hi
+        span = f"from {lo} to {top}" if top is not None else f">= {lo}"
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and x == int(x) and x >= lo and (top is None or x <= top)):
+            raise _bad(f"a whole number {span}{unit}", text)
+        return int(x)
+    return parse
+
+
+def positive(hi: float | None = None, unit: str = " seconds") -> Callable[[str], float]:
+    """Type: a finite number > 0 (and <= ``hi``)."""
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and x > 0 and (hi is None or x <= hi)):
+            raise _bad(f"a number > 0{f' and <= {hi:g}' if hi else ''}{unit}", text)
+        return x
+    return parse
+
+
+def names(known: Callable[[], Sequence[str]], aliases: dict[str, list[str]] | None = None
+          ) -> Callable[[str], list[str]]:
+    """Type: a comma-separated, non-empty list of known names."""
+    def parse(text: str) -> list[str]:
+        allowed = list(known())
+        items = _csv(text)
+        bad = [i for i in items if i not in allowed and i not in (aliases or {})]
+        if not items or bad:
+            shown = ", ".join([*allowed, *(aliases or {})])
+            raise _bad(f"one or more of {shown} (comma-separated)", text)
+        out: list[str] = []
+        for i in items:
+            out += (aliases or {}).get(i, [i])
+        return list(dict.fromkeys(out))
+    return parse
+
+
+def sizes_arg(text: str) -> str | list[str]:
+    """Type: a preset name or comma-separated whole numbers >= 1 (``1e3,1e5``)."""
+    if text.strip() in PRESETS:
+        return text.strip()
+    items = _csv(text)
+    try:
+        for i in items:
+            whole(1)(i)
+    except argparse.ArgumentTypeError:
+        items = []
+    if not items:
+        raise _bad(f"{', '.join(PRESETS)}, or whole numbers >= 1 such as 1e3,1e5 (comma-separated)", text)
+    return items
+
+
+def _ops() -> list[str]:
+    import vecbench as vb
+
+    return vb.ops()
+
+
+def _backends() -> list[str]:
+    import vecbench as vb
+
+    return vb.backends()
+
+
+def _cores() -> int:
+    from .machine import cpu_count
+
+    return cpu_count()
 
 
 # ---------------------------------------------------------------- list / info
@@ -55,7 +157,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}")
+            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}", highlight=False)
     return 0
 
 
@@ -74,6 +176,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- run
+# Options that define what a run measures: with --resume, they come from the journal.
+RUN_OPTIONS = ("ops", "backends", "sizes", "quick", "dtype", "threads", "repeats", "min_time", "budget", "seed",
+               "no_bandwidth", "ci_target", "wait_quiet")
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from .harness import Settings
 
@@ -82,40 +189,151 @@ def _settings(args: argparse.Namespace) -> Any:
         min_sample_s=args.min_time if args.min_time is not None else base.min_sample_s,
         repeats=args.repeats if args.repeats is not None else base.repeats,
         budget_s=args.budget if args.budget is not None else base.budget_s,
-        seed=args.seed,
-        ci_target=_ci_target(args.ci_target) if args.ci_target is not None else base.ci_target,
+        seed=args.seed if args.seed is not None else base.seed,
+        ci_target=args.ci_target if args.ci_target is not None else base.ci_target,
         max_samples=base.max_samples,
-        wait_quiet_s=_wait_quiet(args.wait_quiet),
+        wait_quiet_s=args.wait_quiet if args.wait_quiet is not None else 0.0,
     )
 
 
 def _ci_target(text: str) -> float:
-    """``2%`` or ``0.02`` -> 0.02; 0 turns adaptive sampling off."""
+    """Type: ``2%`` or ``0.02`` -> 0.02; 0 turns adaptive sampling off."""
     t = text.strip()
     try:
         value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and 0 <= value < 1):
-        raise ValueError(f"run: --ci-target takes a relative half-width such as 2% or 0.02 (0: off); got {text!r}")
+        raise _bad("a relative half-width such as 2% or 0.02 (0: off)", text)
     return value
 
 
-def _wait_quiet(value: str | None) -> float:
-    if value is None:
-        return 0.0
+def _wait_quiet(text: str) -> float:
+    """Type: seconds to wait at most for a quiet machine, >= 0."""
     try:
-        seconds = float(value)
+        seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"run: --wait-quiet takes seconds to wait at most, such as 30; got {value!r}")
+    if not (math.isfinite(seconds) and 0 <= seconds <= 3600):
+        raise _bad("seconds to wait at most, from 0 to 3600", text)
     return seconds
 
 
 def _default_output() -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("results") / f"vecbench-{stamp}.json"
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``harness.run`` measures, from the command line; ``ValueError`` for combinations."""
+    from .registry import kernels
+
+    sizes: Any = args.sizes or ("quick" if args.quick else "default")
+    if isinstance(sizes, list):
+        sizes = [float(x) for x in sizes]
+    ops = args.ops
+    by_op = _axis_sweeps(args)
+    if by_op:
+        outside = [o for o in by_op if ops is not None and o not in ops]
+        if outside:
+            option = next(a.option for a in _spec(outside[0]).axes if getattr(args, _dest(a.option), None))
+            raise ValueError(f"--{option}: sweeps {outside[0]}, so --ops must include it; got {','.join(ops or [])}")
+        ops = ops or list(by_op)
+    if not kernels(ops, args.backends):
+        raise ValueError(f"--backends: none of {args.backends} has a kernel for ops {ops}; see 'vecbench list'")
+    return {"ops": ops, "backends": args.backends, "sizes": sizes, "sizes_by_op": by_op or None,
+            "dtypes": args.dtype or ["float64"], "threads": args.threads, "settings": _settings(args),
+            "bandwidth": not args.no_bandwidth}
+
+
+def _spec(op: str) -> Any:
+    import vecbench as vb
+
+    return vb.spec(op)
+
+
+def _axis_sweeps(args: argparse.Namespace) -> dict[str, list[dict[str, int]]]:
+    """Sweeps over the ops' extra axes (``--batch-sizes``), each op's axis declared in its spec.
+
+    The rest of the size is the op's size for ``--sizes`` when that is one
+    number (e.g. ``m``), else the axis's declared base size; each value is
+    checked by the axis (``ValueError`` naming the option).
+    """
+    import vecbench as vb
+
+    sweeps: dict[str, list[dict[str, int]]] = {}
+    for op in vb.ops():
+        spec = vb.spec(op)
+        for axis in spec.axes:
+            values = getattr(args, _dest(axis.option), None)
+            if not values:
+                continue
+            base = dict(axis.base)
+            one = args.sizes if isinstance(args.sizes, list) and len(args.sizes) == 1 else None
+            if one:
+                base.update({k: v for k, v in spec.size_from(int(float(one[0]))).items() if k != axis.name})
+            where = "from --sizes" if one else "the default; set it with one number in --sizes"
+            try:
+                points = [axis.parse(v, base) for v in values]
+            except ValueError as exc:
+                raise ValueError(f"{exc} ({', '.join(f'{k} = {v}' for k, v in base.items())}, {where})") from None
+            sweeps[op] = [{**base, axis.name: p} for p in dict.fromkeys(points)]
+    return sweeps
+
+
+def _dest(option: str) -> str:
+    return option.replace("-", "_")
+
+
+def _resume_kwargs(request: dict[str, Any]) -> dict[str, Any]:
+    """``harness.run`` arguments stored in a journal's header."""
+    import dataclasses
+
+    from .harness import Settings
+
+    known = {f.name for f in dataclasses.fields(Settings)}
+    kwargs = dict(request)
+    kwargs["settings"] = Settings(**{k: v for k, v in request["settings"].items() if k in known})
+    return kwargs
+
+
+def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
+    """The results path and its journal (new, or loaded with --resume); every check before any work."""
+    from .journal import JOURNAL_SUFFIX, Journal, journal_path
+    from .results import check_writable
+
+    if args.resume:
+        given = str(args.resume)
+        out = Path(given.removesuffix(JOURNAL_SUFFIX))
+        if args.output and Path(args.output) != out:
+            raise ValueError(f"--output: with --resume the results go to {out}; got {args.output!r}")
+        journal = Journal.load(journal_path(out))
+    else:
+        out = Path(args.output) if args.output else _default_output()
+        journal = Journal(journal_path(out))
+        if journal.path.exists():
+            raise ValueError(f"--output: {journal.path} holds the measurements of an interrupted run; continue it "
+                             f"with 'vecbench run --resume {out}', or delete that file")
+    try:
+        check_writable(out)
+        check_writable(journal.path)
+    except ValueError as exc:
+        raise ValueError(f"--output: {exc}") from None
+    return out, journal
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done (the final save is never cut in half)."""
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, ValueError):  # not the main thread, not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _results_table(results: Any, title: str) -> Any:
@@ -152,7 +370,8 @@ def _print_reasons(results: Any, console: Any) -> None:
     for r in results:
         if not r.ok:
             color = "red" if r.status == "failed" else "yellow"
-            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
+            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}",
+                          markup=True, highlight=False)
 
 
 def _print_contention(results: Any, console: Any) -> None:
@@ -176,20 +395,39 @@ def _print_contention(results: Any, console: Any) -> None:
                       "budget (their interval is wider)[/yellow]")
 
 
-def _finish_run(results: Any, out: Path, console: Any) -> int:
-    results.save(out)
+def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
+    if results.interrupted and not journal.records:
+        journal.remove()
+        console.print(f"[yellow]interrupted before anything was measured: nothing written ({out} untouched)"
+                      "[/yellow]")
+        return 130
+    with _sigint_deferred():
+        try:
+            results.save(out)
+        except (OSError, ValueError) as exc:
+            journal.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(f"vecbench run: error: could not write {out}: {reason}; the {len(journal.records)} "
+                  f"measurement(s) are safe in {journal.path}: fix the problem, then 'vecbench run --resume {out}' "
+                  "writes the file", file=sys.stderr)
+            return 1
+        if results.interrupted:
+            journal.close()  # kept: --resume measures the rest
+        else:
+            journal.remove()
     console.print(_results_table(results, f"vecbench results ({out})"))
     _print_reasons(results, console)
-    if results.bandwidth_gbps:
+    if results.bandwidth_gbps.get("best"):
         console.print(f"measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM copy/triad)")
-    noisy = [r for r in results if r.noisy]
+    noisy = [r for r in results if any(w.startswith("noisy") for w in r.warnings)]
     if noisy:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > 10% of median): rerun on a quieter machine "
                       "or raise --repeats/--min-time[/yellow]")
     _print_contention(results, console)
     console.print(f"wrote {out}")
     if results.interrupted:
-        console.print("[yellow]interrupted: the file holds what was measured so far[/yellow]")
+        console.print(f"[yellow]interrupted: the file holds what was measured so far; 'vecbench run --resume {out}' "
+                      "measures the rest[/yellow]")
         return 130
     if results.failures:
         console.print(f"[red]{len(results.failures)} measurement(s) failed (listed above)[/red]")
@@ -201,58 +439,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .harness import run
 
     if args.preset == "targets":
+        if args.output:
+            from .results import check_writable
+
+            check_writable(args.output)
         return _run_targets(args.threads, args.output, _console())
-    sizes: Any = args.sizes or ("quick" if args.quick else "default")
-    if isinstance(sizes, str) and sizes not in ("quick", "default", "large"):
-        sizes = [float(x) for x in _csv(sizes)]
-    ops = _csv(args.ops) if args.ops else None
-    by_op = _axis_sweeps(args)
-    if by_op and ops is None:
-        ops = list(by_op)
-    out = Path(args.output) if args.output else _default_output()
+    out, journal = _prepare_output(args)
+    given = [o for o in RUN_OPTIONS if getattr(args, o) not in (None, False)]
+    kwargs = _resume_kwargs(journal.request) if args.resume and not given else _run_kwargs(args)
     console = _console()
-    results = run(
-        ops=ops,
-        backends=_csv(args.backends) if args.backends else None,
-        sizes=sizes,
-        dtypes=_csv(args.dtype),
-        threads=args.threads,
-        settings=_settings(args),
-        bandwidth=not args.no_bandwidth,
-        progress=not args.no_progress,
-        sizes_by_op=by_op,
-    )
-    return _finish_run(results, out, console)
-
-
-def _axis_sweeps(args: argparse.Namespace) -> dict[str, list[dict[str, int]]]:
-    """Sweeps over the ops' extra axes (``--batch-sizes``), each op's axis declared in its spec.
-
-    The rest of the size is the op's size for ``--sizes`` when that is one
-    number (e.g. ``m``), else the axis's declared base size.
-    """
-    import vecbench as vb
-
-    sweeps: dict[str, list[dict[str, int]]] = {}
-    for op in vb.ops():
-        spec = vb.spec(op)
-        for axis in spec.axes:
-            values = getattr(args, _dest(axis.option), None)
-            if not values:
-                continue
-            base = dict(axis.base)
-            one = _csv(args.sizes or "")
-            if len(one) == 1 and one[0] not in ("quick", "default", "large"):
-                base.update({k: v for k, v in spec.size_from(int(float(one[0]))).items() if k != axis.name})
-            sweeps[op] = [{**base, axis.name: axis.parse(v, base)} for v in _csv(values)]
-    return sweeps
-
-
-def _dest(option: str) -> str:
-    return option.replace("-", "_")
+    try:
+        results = run(**kwargs, progress=not args.no_progress, timeout=args.timeout, journal=journal)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was handled
+        journal.close()
+        if not journal.records:
+            journal.remove()
+        print(f"vecbench run: interrupted; {len(journal.records)} measurement(s) kept in {journal.path}"
+              + (f": 'vecbench run --resume {out}' continues" if journal.records else ""), file=sys.stderr)
+        return 130
+    except BaseException:
+        journal.close()
+        if not args.resume and not journal.records:
+            with contextlib.suppress(OSError):
+                journal.path.unlink(missing_ok=True)
+        raise
+    return _finish_run(results, out, console, journal)
 
 
 # ---------------------------------------------------------------- compare
+def _unusable(res: Any) -> list[Any]:
+    return [r for r in res if r.status == "failed" and r.reason.startswith("unusable measurement in the file")]
+
+
 def _ci_cell(rec: Any) -> str:
     if rec is None or rec.median_s is None:
         return "-"
@@ -269,7 +487,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .results import load
 
     fail_above, per_op = parse_fail_above(args.fail_above)
-    c = compare(load(args.base), load(args.new), fail_above, per_op, strict=args.strict)
+    base, new = load(args.base), load(args.new)
+    # NaN, zero or missing medians never pass a gate: load() marked them failed with the reason.
+    unusable = [(args.base, r) for r in _unusable(base)] + [(args.new, r) for r in _unusable(new)]
+    if unusable:
+        file, r = unusable[0]
+        more = f" (and {len(unusable) - 1} more)" if len(unusable) > 1 else ""
+        raise ValueError(f"{file}: {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}{more}")
+    c = compare(base, new, fail_above, per_op, strict=args.strict)
     colors = {"slower": "red", "failed": "red", "skipped": "red", "missing": "red", "faster": "green",
               "inconclusive": "yellow", "new": "cyan"}
     table = Table(title=f"{args.new} vs {args.base} (ratio = new / base median, 95% interval; "
@@ -342,13 +567,23 @@ def _run_targets(threads: int | None, output: str | None, console: Any) -> int:
 
 # ---------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
-    """``vecbench report``: optionally run the default sweep and the training curves, then write the report."""
-    from .report import expand, report_files
+    """``vecbench report``: optionally run the default sweep and the training curves, then write the report.
+
+    The output folder and every file are checked before anything is measured or drawn.
+    """
+    from .report import check_output_folder, expand, report_files
+    from .results import load
 
     console = _console()
     folder = Path(args.output)
+    check_output_folder(folder)
     files = expand(args.files)
+    if not files and not args.run:
+        raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
+    for f in files:
+        load(f)  # a bad file is reported now, not after minutes of measuring
     status = 0
+    measured: list[Any] = []
     if args.run:
         from .harness import run
         from .training import convergence_histories
@@ -360,28 +595,66 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(f"wrote {path}")
         files = [str(path), *files]
         status = 1 if results.failures else (130 if results.interrupted else 0)
-    results, written = report_files(files, folder, args.baseline)
+    results, written = report_files(files, folder, args.baseline, measured)
     for p in written:
-        console.print(f"wrote {p}")
-    for r in results.failures:
-        console.print(f"[red]failed[/red] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}")
+        console.print(f"wrote {p}", highlight=False)
+    for r in results:
+        if not r.ok:
+            color = "red" if r.status == "failed" else "yellow"
+            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}",
+                          highlight=False)
     return status
 
 
 # ---------------------------------------------------------------- train
 def _batch_arg(text: str) -> int | str:
-    return text if text == "full" else int(text)
+    """Type: a batch size, a whole number >= 1 or ``full``."""
+    if text.strip() == "full":
+        return "full"
+    try:
+        return whole(1)(text)
+    except argparse.ArgumentTypeError:
+        raise _bad("a whole number >= 1 or full", text) from None
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="numpy", help="a backend with a train_epoch kernel (see 'vecbench list')")
-    p.add_argument("--batch-size", type=_batch_arg, default=32, help="1 (SGD), N (mini-batch) or full (BGD)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic")
-    p.add_argument("--features", type=int, default=30, help="synthetic data: n_x")
-    p.add_argument("-m", "--examples", type=int, default=100_000, help="synthetic data: m")
-    p.add_argument("--seed", type=int, default=0)
+    from .registry import backends, baseline
+
+    choices = backends("train_epoch")
+    default = baseline("vectorized")
+    p.add_argument("--backend", type=names(lambda: choices), default=[default], metavar="BACKEND",
+                   help=f"one of {', '.join(choices)} (default: {default})")
+    p.add_argument("--batch-size", type=_batch_arg, default=32, metavar="N",
+                   help="1 (SGD), N (mini-batch) or full (BGD), at most m (default: 32)")
+    p.add_argument("--epochs", type=whole(1, 100_000), default=10, metavar="N", help="passes over the data (default: 10)")
+    p.add_argument("--lr", type=positive(1e6, unit=""), default=0.1, metavar="RATE",
+                   help="learning rate > 0 (default: 0.1)")
+    p.add_argument("--data", choices=["synthetic", "breast-cancer"], default="synthetic",
+                   help="choices: synthetic, breast-cancer (default: synthetic)")
+    p.add_argument("--features", type=whole(1, 100_000), default=30, metavar="N",
+                   help="synthetic data: n_x (default: 30)")
+    p.add_argument("-m", "--examples", type=whole(1), default=100_000, metavar="M",
+                   help="synthetic data: m (default: 100000)")
+    p.add_argument("--seed", type=whole(0, 2**63 - 1), default=0, metavar="N",
+                   help="data and shuffling seed (default: 0)")
+
+
+def _check_train_args(args: argparse.Namespace, m: int | None) -> None:
+    """Combinations checked before any work (one-line ValueErrors naming the option)."""
+    if isinstance(args.backend, list):
+        if len(args.backend) != 1:
+            raise ValueError(f"--backend: one backend; got {','.join(args.backend)!r}")
+        args.backend = args.backend[0]
+    if m is None:  # synthetic data: X is n_x x m float64, plus copies while training
+        from .harness import _available_memory
+
+        need = 3 * 8 * args.features * args.examples
+        if need > _available_memory():
+            raise ValueError(f"-m/--examples: {args.features} x {args.examples} examples need ~{need / 1e9:.3g} GB; "
+                             f"only {_available_memory() / 1e9:.3g} GB of memory is available")
+        m = args.examples
+    if args.batch_size != "full" and args.batch_size > m:
+        raise ValueError(f"--batch-size: from 1 to m = {m} or full; got {args.batch_size}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -396,8 +669,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.data == "breast-cancer":
         X, y = breast_cancer("mean")
+        _check_train_args(args, X.shape[1])
         X = vb.kernel("standardize", vb.registry.baseline("vectorized"))(X)
     else:
+        _check_train_args(args, None)
         X, y = make_classification(args.features, args.examples, seed=args.seed)
     model = train(X, y, batch_size=args.batch_size, epochs=args.epochs, lr=args.lr, backend=args.backend,
                   seed=args.seed)
@@ -410,28 +685,39 @@ def cmd_train(args: argparse.Namespace) -> int:
         table.add_row(str(i), f"{c:.6f}", f"{t * 1e3:.2f} ms")
     console = _console()
     console.print(table)
-    console.print(f"training accuracy {model.accuracy(X, y):.4f}; |w| = {np.linalg.norm(model.w):.4g}, b = {model.b:.4g}")
+    console.print(f"training accuracy {model.accuracy(X, y):.4f}; |w| = {np.linalg.norm(model.w):.4g}, "
+                  f"b = {model.b:.4g}")
     return 0
 
 
 # ---------------------------------------------------------------- parser
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ops", help="comma-separated ops (default: all; see 'vecbench list')")
-    p.add_argument("--backends", help="comma-separated backends (default: all)")
-    p.add_argument("--sizes",
-                   help="quick, default, large, or numbers such as 1e3,1e5,1e7 (n for dot; m for logreg ops)")
+    p.add_argument("--ops", type=names(_ops), metavar="OPS",
+                   help="comma-separated ops (default: all; see 'vecbench list')")
+    p.add_argument("--backends", type=names(_backends), metavar="BACKENDS",
+                   help=f"comma-separated backends (default: all; choices: {', '.join(_backends())})")
+    p.add_argument("--sizes", type=sizes_arg, metavar="SIZES",
+                   help="quick, default, large, or whole numbers such as 1e3,1e5,1e7 (n for dot; m for logreg ops) "
+                        "(default: default; quick with --quick)")
     p.add_argument("--quick", action="store_true", help="small sweep of everything, well under a minute")
-    p.add_argument("--dtype", default="float64", help="float64, float32 or both (comma-separated)")
-    p.add_argument("--threads", type=int, help="BLAS and Numba threads (default: all cores)")
-    p.add_argument("--repeats", type=int, help="samples per measurement at least (default 7; 3 with --quick); more until --ci-target")
-    p.add_argument("--min-time", type=float, help="seconds one sample lasts at least (default 0.01)")
-    p.add_argument("--budget", type=float,
-                   help="seconds one measurement may take; sizes predicted to exceed it are skipped (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
-    p.add_argument("--ci-target", help="sample until the median's 95%% interval is within this of the median, "
-                   "or the budget is spent (default 2%%; 0: exactly --repeats samples)")
-    p.add_argument("--wait-quiet", nargs="?", const="30", metavar="SECONDS",
-                   help="before each kernel, wait up to SECONDS (default 30) for other processes to go quiet")
+    p.add_argument("--dtype", type=names(lambda: ["float64", "float32"], {"both": ["float64", "float32"]}),
+                   metavar="DTYPES", help="float64, float32 or both (comma-separated) (default: float64)")
+    p.add_argument("--threads", type=whole(1, _cores), metavar="N",
+                   help=f"BLAS and Numba threads, 1 to {_cores()} (default: all cores)")
+    p.add_argument("--repeats", type=whole(1, 100_000), metavar="N",
+                   help="samples per measurement at least, more until --ci-target (default: 7; 3 with --quick)")
+    p.add_argument("--min-time", type=positive(60.0), metavar="SECONDS",
+                   help="seconds one sample lasts at least (default: 0.01; 0.005 with --quick)")
+    p.add_argument("--budget", type=positive(), metavar="SECONDS",
+                   help="seconds one measurement may take; sizes predicted to exceed it are skipped "
+                        "(default: 5; 0.5 with --quick)")
+    p.add_argument("--seed", type=whole(0, 2**63 - 1), metavar="N", help="input seed (default: 0)")
+    p.add_argument("--ci-target", type=_ci_target, metavar="FRACTION",
+                   help="sample until the median's 95%% interval is within this of the median, or the budget is "
+                        "spent, e.g. 2%% or 0.02; 0: exactly --repeats samples (default: 2%%)")
+    p.add_argument("--wait-quiet", type=_wait_quiet, nargs="?", const=30.0, metavar="SECONDS",
+                   help="before each kernel, wait up to SECONDS (default when given: 30) for other processes to go "
+                        "quiet (default: no waiting)")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -445,63 +731,137 @@ def _add_axis_options(p: argparse.ArgumentParser) -> None:
         for axis in vb.spec(op).axes:
             if axis.option not in seen:
                 seen.add(axis.option)
-                p.add_argument(f"--{axis.option}", dest=_dest(axis.option), help=f"{op}: {axis.help}")
+                p.add_argument(f"--{axis.option}", dest=_dest(axis.option), type=_nonempty_csv, metavar="VALUES",
+                               help=f"{op}: {axis.help}")
+
+
+def _nonempty_csv(text: str) -> list[str]:
+    items = _csv(text)
+    if not items:
+        raise _bad("one or more comma-separated values", text)
+    return items
+
+
+def _fail_above_arg(text: str) -> str:
+    from .compare import parse_fail_above
+
+    try:
+        parse_fail_above([text])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("compare: ").removeprefix("--fail-above: ")) from None
+    return text
+
+
+def _loop() -> str:
+    from .registry import baseline
+
+    return baseline("loop")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vecbench", description="What vectorization buys, measured honestly.")
     from . import __version__
 
+    parser = _Parser(prog="vecbench", description="What vectorization buys, measured honestly.")
     parser.add_argument("--version", action="version", version=f"vecbench {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,info,run,compare,report,train}")
 
-    sub.add_parser("list", help="ops, backends and default sizes").set_defaults(fn=cmd_list)
+    sub.add_parser("list", parents=[common], help="ops, backends and default sizes").set_defaults(fn=cmd_list)
 
-    p = sub.add_parser("info", help="machine, BLAS and threads, measured memory bandwidth")
-    p.add_argument("--no-bandwidth", action="store_true")
+    p = sub.add_parser("info", parents=[common], help="machine, BLAS and threads, measured memory bandwidth")
+    p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.set_defaults(fn=cmd_info)
 
-    p = sub.add_parser("run", help="validate and time kernels over a size sweep")
+    p = sub.add_parser("run", parents=[common], help="validate and time kernels over a size sweep")
     _add_run_options(p)
-    p.add_argument("-o", "--output", help="results JSON (default results/vecbench-<time>.json)")
-    p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="results JSON, a regular file (default: results/vecbench-<time>.json); "
+                        "measurements are journaled to FILE.journal.jsonl as they finish")
+    p.add_argument("--resume", metavar="FILE",
+                   help="continue the interrupted run whose results file (or journal) is FILE, measuring only "
+                        "what is missing, with the same settings")
+    p.add_argument("--timeout", type=positive(), metavar="SECONDS",
+                   help="seconds one kernel's measurement may take before it is stopped and recorded failed "
+                        "(default: 60 + 4 x --budget)")
+    p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short "
+                   "(choices: targets; default: none)")
     _add_axis_options(p)
     p.set_defaults(fn=cmd_run)
 
-    p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression or a lost kernel")
-    p.add_argument("base")
-    p.add_argument("new")
-    p.add_argument("--fail-above", action="append", metavar="RATIO|OP=RATIO",
-                   help="ratio new/base median a slowdown must be able to reach to fail the gate (default 1.10); "
+    p = sub.add_parser("compare", parents=[common],
+                       help="compare two results files; exit 1 on a regression or a lost kernel")
+    p.add_argument("base", help="results file (vecbench or pytest-benchmark JSON)")
+    p.add_argument("new", help="results file (vecbench or pytest-benchmark JSON)")
+    p.add_argument("--fail-above", action="append", type=_fail_above_arg, metavar="RATIO|OP=RATIO",
+                   help="ratio new/base median a slowdown must be able to reach to fail the gate (default: 1.1); "
                         "per op: dot=1.05; repeatable or comma-separated")
     p.add_argument("--strict", action="store_true", help="inconclusive verdicts (noisy, contended) fail the gate too")
     p.add_argument("--all", action="store_true", help="also list kernels that were not ok in the base")
     p.set_defaults(fn=cmd_compare)
 
-    p = sub.add_parser("report", help="figures and reports/README.md from results files")
-    p.add_argument("files", nargs="*", help="vecbench or pytest-benchmark JSON files")
-    p.add_argument("-o", "--output", default="reports", help="folder (default reports/)")
+    p = sub.add_parser("report", parents=[common], help="figures and reports/README.md from results files")
+    p.add_argument("files", nargs="*", help="vecbench or pytest-benchmark JSON files (glob patterns allowed)")
+    p.add_argument("-o", "--output", default="reports", metavar="FOLDER", help="folder (default: reports)")
     p.add_argument("--run", action="store_true", help="run the default sweep first")
-    p.add_argument("--baseline", help="backend the first speedup figure is measured against "
-                   "(default: the loop backend, see 'vecbench list')")
+    p.add_argument("--baseline", type=names(_backends), metavar="BACKEND",
+                   help="backend the first speedup figure is measured against (default: the loop backend, "
+                        f"{_loop()}; choices: {', '.join(_backends())})")
     p.set_defaults(fn=cmd_report)
 
-    p = sub.add_parser("train", help="train logistic regression with batch, mini-batch or stochastic GD")
+    p = sub.add_parser("train", parents=[common], help="train logistic regression with batch, mini-batch or "
+                       "stochastic GD")
     _add_train_options(p)
     p.set_defaults(fn=cmd_train)
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    if args.command == "report" and args.baseline is not None:
+        if len(args.baseline) != 1:
+            raise _UsageError(f"vecbench report: error: --baseline: one backend; got {','.join(args.baseline)!r}")
+        args.baseline = args.baseline[0]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``vecbench`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``vecbench`` command: every error is one line, never a traceback.
+
+    Exit codes: 0 done, 1 a measurement failed or a regression (or an
+    internal error), 2 a bad option or input file, 130 interrupted.
+    """
+    raw = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in raw
+    command = "vecbench"
     try:
+        try:
+            args = _parse(raw)
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0
+        command = f"vecbench {args.command}"
         return int(args.fn(args) or 0)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"vecbench {args.command}: error: {msg}", file=sys.stderr)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if argv is None:  # the console script: a further Ctrl-C while exiting must not end in a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+        if debug:
+            traceback.print_exc()
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"{command}: error: {msg}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001  a bug, still one line (the traceback with --debug)
+        if debug:
+            traceback.print_exc()
+        print(f"{command}: error: {type(exc).__name__}: {exc} (an internal error; rerun with --debug to see where)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ import numpy as np
 from . import __version__
 from .contention import Contention, Probe, wait_quiet
 from .data import inputs
+from .journal import Journal
 from .machine import machine_info, thread_limit
 from .registry import Kernel, OpSpec, Size, kernels, spec
 from .results import NOISY_SPREAD, Record, Results, Timing
@@ -427,6 +428,89 @@ def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | Sequence[Rec
 
 
 # ---------------------------------------------------------------- the sweep
+DTYPES = ("float64", "float32")
+
+
+def _sizes_json(sizes: SizesArg) -> Any:
+    """``sizes`` as plain JSON (for the results' settings and a journal's request)."""
+    if isinstance(sizes, str):
+        return sizes
+    if isinstance(sizes, Mapping):  # refused by run(); kept readable in the error's context
+        return {str(k): v for k, v in sizes.items()}
+    return [dict(s) if isinstance(s, Mapping) else str(s) for s in sizes]
+
+
+def _check_run_args(dtypes: Sequence[str], threads: int | None) -> None:
+    bad = [d for d in dtypes if d not in DTYPES]
+    if bad or not dtypes:
+        raise ValueError(f"run: dtypes must be one or more of {list(DTYPES)}; got {list(dtypes)!r}")
+    if threads is not None:
+        from .machine import cpu_count
+
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= cpu_count():
+            raise ValueError(f"run: threads must be a whole number from 1 to {cpu_count()} (the cores this "
+                             f"process may use); got {threads!r}")
+
+
+class _InProcess:
+    """Measures in this process (``isolate=False``): faster to start, but a crash ends the run."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.refs: dict[tuple[str, str, str], Any] = {}
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.refs.clear()
+
+    def measure(self, k: Kernel, size: Size, dt: str, settings: Settings, nthreads: int | None,
+                threads: int | None) -> Record:
+        key = (k.op.name, k.op.label(size), dt)
+        if key not in self.refs:  # one op's references at a time
+            self.refs = {r: v for r, v in self.refs.items() if r[0] == k.op.name}
+            self.refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
+        return measure(k, size, dt, settings, nthreads or 1, self.refs[key])
+
+    def machine_info(self) -> dict[str, Any]:
+        return machine_info()
+
+
+class _Isolated:
+    """Measures in a worker process (:mod:`vecbench.worker`); a kernel's crash or hang costs that kernel only."""
+
+    def __init__(self, timeout_s: float):
+        from .worker import Worker
+
+        self.timeout_s = timeout_s
+        self.worker = Worker()
+
+    def __enter__(self) -> _Isolated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.worker.close()
+
+    def machine_info(self) -> dict[str, Any]:
+        return self.worker.machine_info() or machine_info()
+
+    def measure(self, k: Kernel, size: Size, dt: str, settings: Settings, nthreads: int | None,
+                threads: int | None) -> Record:
+        from .worker import Task, kernel_modules
+
+        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k))
+        try:
+            rec, reason, detail = self.worker.measure(task, self.timeout_s)
+        except BaseException:
+            self.worker.kill()  # Ctrl-C: the worker ignores SIGINT, so stop it here
+            raise
+        if rec is not None:
+            return rec
+        return new_record(k, size, dt, nthreads or 1, status="failed", reason=reason,
+                          warnings=[detail] if detail else [])
+
+
 def run(
     ops: Sequence[str] | None = None,
     backends: Sequence[str] | None = None,
@@ -438,6 +522,9 @@ def run(
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
     sizes_by_op: Mapping[str, SizesArg] | None = None,
+    isolate: bool = True,
+    timeout: float | None = None,
+    journal: Journal | None = None,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -454,7 +541,7 @@ def run(
     dtypes : sequence of str
         ``float64`` and/or ``float32``.
     threads : int, optional
-        Threads of every backend's pools (default: all cores).
+        Threads of every backend's pools, 1 to the number of cores (default: all cores).
     settings : Settings, optional
         Sample length, repeats, time budget per measurement, seed.
     bandwidth : bool
@@ -462,7 +549,20 @@ def run(
     progress : bool
         Show a rich progress bar.
     on_record : callable, optional
-        Called with each finished record (live output, saving as you go).
+        Called with each finished record (live output).
+    isolate : bool
+        Measure in a worker process (default), so that a kernel's crash,
+        hang, ``os._exit`` or ``SystemExit`` is recorded as that kernel's
+        failure and the sweep goes on. ``False`` measures in this process.
+    timeout : float, optional
+        Seconds one isolated measurement may take before its worker is
+        killed and the kernel recorded ``failed`` (default
+        :func:`vecbench.worker.default_timeout` of the budget).
+    journal : Journal, optional
+        Append each finished record to this journal (:mod:`vecbench.journal`);
+        a journal loaded from an interrupted run is resumed: its records are
+        kept and only the missing ones are measured (same arguments required,
+        else ``ValueError``).
 
     Returns
     -------
@@ -470,7 +570,14 @@ def run(
         ``KeyboardInterrupt`` stops the sweep and returns what was measured,
         with ``interrupted=True``.
     """
+    from .worker import default_timeout
+
     settings = settings or Settings()
+    dtypes = list(dtypes)
+    _check_run_args(dtypes, threads)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"run: timeout must be a positive number of seconds; got {timeout!r}")
+    timeout_s = timeout if timeout is not None else default_timeout(settings.budget_s)
     selected = [k for k in kernels(ops, backends)]
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
@@ -479,41 +586,57 @@ def run(
         spec(name)  # a KeyError naming the known ops
     plan = [(k, sweep_of(k.op, by_op.get(k.op.name, sizes)), dt) for dt in dtypes for k in selected]
     results = Results(vecbench=__version__, settings={
-        "sizes": _jsonable_sizes(sizes),
-        **({"sizes_by_op": {o: _jsonable_sizes(v) for o, v in by_op.items()}} if by_op else {}),
-        "dtypes": list(dtypes), "threads": threads, **settings.__dict__})
+        "sizes": _sizes_json(sizes),
+        **({"sizes_by_op": {o: _sizes_json(v) for o, v in by_op.items()}} if by_op else {}),
+        "dtypes": dtypes, "threads": threads, **dataclasses.asdict(settings)})
+    done: dict[tuple[str, str, str, str], Record] = {}
+    if journal is not None:
+        request = {"ops": list(ops) if ops is not None else None,
+                   "backends": list(backends) if backends is not None else None,
+                   "sizes": _sizes_json(sizes),
+                   "sizes_by_op": {o: _sizes_json(v) for o, v in by_op.items()} if by_op else None,
+                   "dtypes": dtypes, "threads": threads,
+                   "settings": dataclasses.asdict(settings), "bandwidth": bandwidth}
+        journal.begin(request, results.created, __version__)
+        results.created = journal.created or results.created
+        done = {(r.op, r.backend, r.label, r.dtype): r for r in journal.records}
     for k in unavailable:
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
+    measurer: Any = _Isolated(timeout_s) if isolate else _InProcess(settings.seed)
     try:
-        with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar:
-            if bandwidth:
+        with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
+            if bandwidth and journal is not None and journal.bandwidth_gbps:
+                results.bandwidth_gbps = dict(journal.bandwidth_gbps)
+            elif bandwidth:
                 bar.describe("memory bandwidth probe")
                 from .bandwidth import measure_bandwidth
 
                 results.bandwidth_gbps = measure_bandwidth()
-            refs: dict[tuple[str, str, str], Any] = {}
+                if journal is not None:
+                    journal.add_bandwidth(results.bandwidth_gbps)
             for k, sweep, dt in plan:
                 last: list[Record] = []  # this kernel's measured sizes: the budget predictor's points
                 for size in sweep:
                     bar.describe(f"{k.op.name} {k.backend.name} {k.op.label(size)} {dt}")
-                    reason = _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size))
-                    if reason:
+                    rec = done.get((k.op.name, k.backend.name, k.op.label(size), dt))
+                    if rec is not None:  # measured before the run was interrupted
+                        if rec.status != "skipped":
+                            last.append(rec)
+                    elif reason := _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size)):
                         rec = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
                     else:
-                        key = (k.op.name, k.op.label(size), dt)
-                        if key not in refs:  # one op's references at a time
-                            refs = {r: v for r, v in refs.items() if r[0] == k.op.name}
-                            refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
-                        rec = measure(k, size, dt, settings, nthreads, refs[key])
+                        rec = measurer.measure(k, size, dt, settings, nthreads, threads)
                         last.append(rec)
+                    if journal is not None and (k.op.name, k.backend.name, rec.label, dt) not in done:
+                        journal.add_record(rec)
                     results.records.append(rec)
                     if on_record:
                         on_record(rec)
                     bar.advance()
-            # After the kernels ran: some facts (a threading layer) are known only then.
-            results.machine = machine_info()
+            # After the kernels ran, where they ran: some facts (a threading layer) are known only then.
+            results.machine = measurer.machine_info()
     except KeyboardInterrupt:
         results.interrupted = True
     if not results.machine:

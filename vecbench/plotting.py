@@ -81,6 +81,8 @@ def _legend(fig: Figure, backends: Iterable[str], extra: Sequence[Any] = ()) -> 
 
     order = list(backends)
     handles = [Line2D([], [], label=b, **backend_style(b, order)) for b in order] + list(extra)
+    if not handles:
+        return  # a legend of 0 columns is an error in matplotlib
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, 0.0))
 
@@ -369,7 +371,8 @@ def fig_axis(results: Results, op: str) -> Figure | None:
     over the vectorized baseline at that value.
     """
     spec = registry.spec(op)
-    recs = [r for r in results if r.op == op and r.ok and _sweeps_an_axis(r)]
+    # Records from hand-edited files may lack size keys: only complete sizes are drawn.
+    recs = [r for r in results if r.op == op and r.ok and _sweeps_an_axis(r) and set(spec.size_keys) <= set(r.size)]
     if not recs or not spec.axes:
         return None
     axis = next(a for a in spec.axes if a.name in recs[0].size)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import glob
 import math
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -90,10 +93,12 @@ def lecture_dot(results: Results) -> dict[str, Any] | None:
 def axis_table(results: Results, op: str) -> list[str]:
     """Markdown rows: time per call of ``op`` per backend at each value of its extra axis
     (time per epoch by batch size), and the fastest compiled backend's lead over the vectorized one."""
-    recs = [r for r in results if r.op == op and r.ok and r.dtype == "float64" and _sweeps_an_axis(r)]
+    spec = registry.spec(op)
+    recs = [r for r in results if r.op == op and r.ok and r.dtype == "float64" and _sweeps_an_axis(r)
+            and set(spec.size_keys) <= set(r.size)]
     if not recs:
         return []
-    axis = next(a for a in registry.spec(op).axes if a.name in recs[0].size)
+    axis = next(a for a in spec.axes if a.name in recs[0].size)
     vec = registry.baseline("vectorized")
     compiled = [b for b in registry.by_role("compiled")]
     backends = list(dict.fromkeys(r.backend for r in recs))
@@ -162,6 +167,13 @@ def care_lines(results: Results) -> list[str]:
 
 
 def _machine_lines(results: Results) -> list[str]:
+    try:
+        return _machine_lines_of(results)
+    except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited or foreign file
+        return ["- machine metadata unreadable in the file"]
+
+
+def _machine_lines_of(results: Results) -> list[str]:
     m = results.machine
     caches = ", ".join(f"{k} {v / 1024:.0f} KiB" if v < 1 << 20 else f"{k} {v / (1 << 20):.0f} MiB"
                        for k, v in m.get("caches", {}).items())
@@ -198,7 +210,8 @@ def _facts(facts: Any) -> str:
     return ", ".join(parts) or "no details"
 
 
-def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str) -> str:
+def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str,
+              left_out: dict[str, str] | None = None) -> str:
     out = ["# vecbench report", ""]
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
@@ -264,6 +277,10 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     }
     for name, path in figures.items():
         out += [f"### {captions.get(name, name)}", "", f"![{name}]({path})", ""]
+    if left_out:
+        out += ["Figures left out (nothing to draw):", ""]
+        out += [f"- `{name}`: {why}" for name, why in left_out.items()]
+        out.append("")
 
     bad = [r for r in results if not r.ok]
     if bad:
@@ -280,39 +297,78 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     return "\n".join(out)
 
 
+def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Which figures can be drawn (name -> drawing function) and why the others are left out."""
+    from . import plotting
+
+    todo: dict[str, Any] = {}
+    left_out: dict[str, str] = {}
+    curves = any(r.ok and not _sweeps_an_axis(r) for r in results)
+    why = "no successful measurement (other than sweeps over an extra axis) to draw"
+    for name, draw in (("time_vs_size", plotting.fig_time), ("bandwidth", plotting.fig_bandwidth)):
+        if curves:
+            todo[name] = lambda draw=draw: draw(results)
+        else:
+            left_out[name] = why
+    for base in dict.fromkeys([baseline, registry.baseline("vectorized")]):
+        name = f"speedup_vs_{base}"
+        if plotting.speedups(results, base):
+            todo[name] = lambda base=base: plotting.fig_speedup(results, base)
+        else:
+            left_out[name] = f"no size where `{base}` and another backend both succeeded"
+    if any(r.ok for r in results):
+        todo["heatmap"] = lambda: plotting.fig_heatmap(results)
+    else:
+        left_out["heatmap"] = "no successful measurement"
+    if any(r.compile_time_s is not None for r in results):
+        todo["compile_time"] = lambda: plotting.fig_compile(results)
+    return todo, left_out
+
+
 def write_report(results: Results, folder: str | Path = "reports", baseline: str | None = None,
                  sources: Sequence[str] = ()) -> list[Path]:
-    """Draw every figure and write ``folder/README.md``; return the files written.
+    """Draw every figure that can be drawn and write ``folder/README.md``; return the files written.
 
     ``baseline`` is the backend of the first speedup figure (default: the
     loop backend); a second one is drawn over the vectorized backend.
+    Everything is written to a temporary folder next to ``folder`` first and
+    moved into place only when all of it succeeded, so a failure never leaves
+    half a report (nor touches an earlier one).
     """
     from . import plotting
 
     baseline = baseline or registry.baseline("loop")
-    vec = registry.baseline("vectorized")
     folder = Path(folder)
-    written: list[Path] = []
-    figures: dict[str, str] = {}
+    parent = folder.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    try:
+        names: list[str] = []
+        figures: dict[str, str] = {}
+        todo, left_out = _figures(results, baseline)
+        try:
+            todo.update(plotting.training_figures(results))
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # hand-edited histories
+            left_out["train_cost"] = "the training histories in the file are unreadable"
+        for name, draw in todo.items():
+            fig = draw() if callable(draw) else draw
+            names += [p.name for p in plotting.save(fig, tmp, name)]
+            figures[name] = f"{name}.png"
+        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out))
+        names.append("README.md")
+        return _move_into_place(tmp, folder, names)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    def add(name: str, fig: Any) -> None:
-        written.extend(plotting.save(fig, folder, name))
-        figures[name] = f"{name}.png"
 
-    add("time_vs_size", plotting.fig_time(results))
-    add(f"speedup_vs_{baseline}", plotting.fig_speedup(results, baseline))
-    if baseline != vec:
-        add(f"speedup_vs_{vec}", plotting.fig_speedup(results, vec))
-    add("bandwidth", plotting.fig_bandwidth(results))
-    add("heatmap", plotting.fig_heatmap(results))
-    if any(r.compile_time_s is not None for r in results):
-        add("compile_time", plotting.fig_compile(results))
-    for name, fig in plotting.training_figures(results).items():
-        add(name, fig)
-    readme = folder / "README.md"
-    readme.write_text(_markdown(results, figures, sources, baseline))
-    written.append(readme)
-    return written
+def _move_into_place(tmp: Path, folder: Path, names: list[str]) -> list[Path]:
+    """The finished report replaces the folder's files of the same names (other files are kept)."""
+    if not folder.exists():
+        os.replace(tmp, folder)  # the whole report appears at once
+        return [folder / n for n in names]
+    for n in names:
+        os.replace(tmp / n, folder / n)
+    return [folder / n for n in names]
 
 
 def expand(patterns: Sequence[str]) -> list[str]:
@@ -321,19 +377,34 @@ def expand(patterns: Sequence[str]) -> list[str]:
     for p in patterns:
         hits = sorted(glob.glob(p, recursive=True))
         if not hits and not Path(p).exists():
-            raise FileNotFoundError(f"report: no results file matches {p!r}")
+            raise ValueError(f"no results file matches {p!r}")
         files.extend(hits or [p])
     return list(dict.fromkeys(files))
 
 
-def report_files(files: Sequence[str], folder: str | Path, baseline: str | None = None) -> tuple[Results, list[Path]]:
-    """Merge the results ``files`` and write their report into ``folder``; return (results, files written)."""
-    if not files:
-        raise ValueError("report: give results files (vecbench or pytest-benchmark JSON) or --run")
-    results = Results.merge(load(f) for f in files)
-    if not results.records:
-        raise ValueError(f"report: no vecbench measurements in {list(files)}")
+def check_output_folder(folder: Path) -> None:
+    """``ValueError`` unless ``folder`` is (or can become) a folder the report can be written in."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--output: {folder} exists and is not a folder; give a folder for the report")
+    parent = folder.resolve().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--output: cannot create or write the report folder {folder} (in {parent})")
+
+
+def report_files(files: Sequence[str], folder: str | Path, baseline: str | None = None,
+                 extra: Sequence[Results] = ()) -> tuple[Results, list[Path]]:
+    """Load and merge the results ``files`` (plus ``extra`` already in memory), write their report into
+    ``folder``; return (results, files written). Every file is checked before anything is drawn."""
     folder = Path(folder)
+    check_output_folder(folder)
+    loaded = [*extra, *(load(f) for f in files)]
+    if not loaded:
+        raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
+    results = Results.merge(loaded)
+    if not results.records:
+        raise ValueError(f"no vecbench measurements in {', '.join(files)}")
     return results, write_report(results, folder, baseline, [relative(f, folder) for f in files])
 
 

@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ import numpy as np
 
 from .stats import median_ci, median_ci_from_summary
 
-__all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats", "write_json_atomic", "load"]
+__all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats",
+           "write_json_atomic", "check_writable", "load"]
 
 SCHEMA = 2
 # Schema 1 kept backend facts at the top of the machine block; 2 groups them
@@ -379,9 +381,47 @@ class Results:
         return merged
 
 
-def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` via a temp file in the same folder and ``os.replace``."""
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """``ValueError`` (one line) unless ``path`` can be written as a regular file by :func:`write_json_atomic`.
+
+    Never replaced: anything at ``path`` that is not a regular file (a
+    directory, a device such as ``/dev/null``, a FIFO, a socket); a parent that
+    is not a folder or not writable is refused too. Called before a run
+    measures anything, so a bad path costs nothing.
+    """
     path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot use this path: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ValueError(f"{path} is {_kind(mode)}; give the path of a regular file (it is never replaced)")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the nearest existing ancestor: the folders below it get created
+    if not folder.is_dir():
+        raise ValueError(f"{path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: no permission to write in {folder}")
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    Refuses (``ValueError``) to replace anything that is not a regular file.
+    """
+    path = check_writable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)
@@ -393,6 +433,7 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        check_writable(path)  # still not a directory or device (it may have changed while we wrote)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -483,13 +524,117 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
     )
 
 
+# ---------------------------------------------------------------- loading any file
+_STATUSES = ("ok", "failed", "skipped")
+_TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops")
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_record(d: Any, where: str) -> dict[str, Any]:
+    """A record dict with every field of the right type (``ValueError`` naming the field otherwise).
+
+    An ``ok`` record whose median or min is missing, zero, negative or not
+    finite cannot be drawn or compared: it is kept as ``failed`` with the
+    reason, so nothing downstream ever divides by it or passes it.
+    """
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object; got {type(d).__name__}")  # noqa: TRY004  a bad file: one ValueError
+
+    def need(name: str, ok: Any, what: str, default: Any = ...) -> None:
+        if name not in d:
+            if default is ...:
+                raise ValueError(f"{where}: missing field {name!r} ({what})")
+            d[name] = default
+        elif not ok(d[name]):
+            raise ValueError(f"{where}.{name}: must be {what}; got {d[name]!r}")
+
+    d = dict(d)
+    for name in ("op", "backend", "label", "dtype"):
+        need(name, lambda v: isinstance(v, str), "a string")
+    need("size", lambda v: isinstance(v, dict) and all(isinstance(k, str) and _number(x) and x == int(x)
+                                                      for k, x in v.items()), "an object of whole numbers")
+    d["size"] = {k: int(v) for k, v in d["size"].items()}
+    need("threads", lambda v: _number(v) and v == int(v), "a whole number", 0)
+    need("status", lambda v: v in _STATUSES, f"one of {list(_STATUSES)}")
+    need("reason", lambda v: isinstance(v, str), "a string", "")
+    need("samples_s", lambda v: isinstance(v, list) and all(_number(x) for x in v), "a list of numbers", [])
+    for name in ("loops_per_sample", "bytes", "flops"):
+        need(name, lambda v: _number(v) and v == int(v) and v >= 0, "a whole number >= 0", 0)
+    for name in _TIMES:
+        need(name, lambda v: v is None or _number(v), "a number or null", None)
+    need("from_cache", lambda v: v is None or isinstance(v, bool), "true, false or null", None)
+    need("warnings", lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v), "a list of strings", [])
+    if d["status"] == "ok":
+        bad = [f"{n} is {d[n]!r}" for n in ("median_s", "min_s")
+               if not (d[n] is not None and math.isfinite(d[n]) and d[n] > 0)]
+        if bad:
+            d.update(status="failed", reason=f"unusable measurement in the file: {', '.join(bad)}")
+        else:
+            if d["iqr_s"] is not None and not (math.isfinite(d["iqr_s"]) and d["iqr_s"] >= 0):
+                d["iqr_s"] = None
+            for name, count in (("gbps", d["bytes"]), ("gflops", d["flops"])):
+                if d[name] is None or not math.isfinite(d[name]):
+                    d[name] = count / d["median_s"] / 1e9
+    return d
+
+
+def _check_results(d: dict[str, Any]) -> dict[str, Any]:
+    if d.get("schema") not in READABLE_SCHEMAS:
+        raise ValueError(f"unsupported schema {d.get('schema')!r}; expected one of {READABLE_SCHEMAS} "
+                         "(a vecbench results file)")
+    if not isinstance(d.get("results"), list):
+        raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
+            f"'results' must be a list of records; got {type(d.get('results')).__name__}")
+    for name in ("machine", "settings", "training"):
+        if not isinstance(d.get(name, {}), dict):
+            raise ValueError(f"{name!r} must be an object; got {d[name]!r}")  # noqa: TRY004
+    bw = d.get("bandwidth_gbps", {})
+    if not (isinstance(bw, dict) and all(_number(v) and math.isfinite(v) for v in bw.values())):
+        raise ValueError(f"'bandwidth_gbps' must be an object of numbers; got {bw!r}")
+    d = dict(d, results=[_check_record(r, f"results[{i}]") for i, r in enumerate(d["results"])])
+    for name in ("created", "vecbench", "source"):
+        if name in d and not isinstance(d[name], str):
+            d[name] = str(d[name])
+    return d
+
+
 def load(path: str | os.PathLike[str]) -> Results:
-    """Read a vecbench results file or a pytest-benchmark JSON file."""
-    with open(path) as f:
-        d = json.load(f)
+    """Read a vecbench results file or a pytest-benchmark JSON file.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the problem: missing, a directory, not
+        JSON, not an object, a field missing or of the wrong type. ``ok``
+        records whose median or min cannot be used (NaN, zero, missing) are
+        loaded as ``failed`` with that reason.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{p}: is a directory, not a results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        d = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{p}: not JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
+            f"{p}: expected a JSON object (a vecbench results file or pytest-benchmark JSON); "
+            f"got {type(d).__name__ if d is not None else 'null'}")
     try:
         if "benchmarks" in d and "machine_info" in d:
-            return _from_pytest_benchmark(d)
-        return Results.from_dict(d)
-    except ValueError as exc:
-        raise ValueError(f"{os.fspath(path)}: {exc}") from None
+            res = _from_pytest_benchmark(d)
+            d2 = _check_results({"schema": SCHEMA, "results": [r.to_dict() for r in res.records]})
+            return dataclasses.replace(res, records=[_record_from(i, r) for i, r in enumerate(d2["results"])])
+        return Results.from_dict(_check_results(d))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        msg = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{p}: {msg}") from None
