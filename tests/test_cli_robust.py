@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vecbench.cli import build_parser, main
-from vecbench.results import Record, Results, load
+from vecbench.results import Record, Results, Timing, load
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GARBAGE = ["", " ", "0", "-1", "-5", "1", "2", "2.5", "1e3", "1e400", "inf", "nan", "abc", "both", "float32",
@@ -49,14 +49,14 @@ def argvs(draw) -> list[str]:
 
 def _one_record(**kwargs) -> Results:
     """What a patched harness.run returns after doing the real argument checks."""
-    from vecbench.harness import _check_run_args, resolve_sizes
+    from vecbench.harness import _check_run_args, sweep_of
     from vecbench.registry import kernels
 
     _check_run_args(kwargs.get("dtypes", ["float64"]), kwargs.get("threads"))
+    by_op = kwargs.get("sizes_by_op") or {}
     for k in kernels(kwargs.get("ops"), kwargs.get("backends")):
-        resolve_sizes(k.op, kwargs.get("sizes", "default"))
-    rec = Record("dot", "numpy", {"n": 10}, "10", "float64", 1)
-    rec.set_samples([1e-6] * 3, 1)
+        sweep_of(k.op, by_op.get(k.op.name, kwargs.get("sizes", "default")))
+    rec = Record("dot", "numpy", {"n": 10}, "10", "float64", 1, timing=Timing.from_samples([1e-6] * 3, 1))
     return Results(records=[rec], machine={"cpu": "test"})
 
 
@@ -72,7 +72,8 @@ def no_work(monkeypatch, tmp_path):
 
     monkeypatch.setattr(vecbench.harness, "run", _one_record)
     monkeypatch.setattr(vecbench.bandwidth, "measure_bandwidth", lambda *a, **k: {"best": 10.0})
-    monkeypatch.setattr(vecbench.targets, "run_targets", lambda **k: 0)
+    monkeypatch.setattr(vecbench.targets, "measure", lambda *a, **k: _one_record())
+    monkeypatch.setattr(vecbench.targets, "quick_walls", lambda: [])
     monkeypatch.setattr(vecbench.report, "write_report", lambda *a, **k: [])
     monkeypatch.setattr(vecbench.training, "convergence_histories", lambda *a, **k: {})
     real_train = vecbench.training.train
@@ -105,12 +106,14 @@ def test_fuzzed_command_lines_never_show_a_traceback(no_work, capsys, argv):
     (["run", "--sizes", "inf"], "got 'inf'"),
     (["run", "--ops", ""], "vecbench run: error: --ops: one or more of dot,"),
     (["run", "--repeats", "0"], "vecbench run: error: --repeats: a whole number from 1 to"),
-    (["run", "--batch-sizes", "2.5"], "--batch-sizes: whole numbers >= 1 or full"),
-    (["run", "--batch-sizes", "99999", "--sizes", "1000"], "--batch-sizes: each must be from 1 to m = 1000"),
+    (["run", "--batch-sizes", "2.5"], "--batch-sizes: a whole number in [1, m=20000] or 'full'; got '2.5'"),
+    (["run", "--batch-sizes", "99999", "--sizes", "1000"], "--batch-sizes: a whole number in [1, m=1000] or 'full'"),
+    (["run", "--batch-sizes", "0"], "--batch-sizes: a whole number in [1, m=20000] or 'full'; got '0'"),
+    (["run", "--batch-sizes", "8", "--ops", "dot"], "--batch-sizes: sweeps train_epoch, so --ops must include it"),
     (["run", "--dtype", "int32"], "--dtype: one or more of float64, float32, both"),
     (["run", "--threads", "999"], "--threads: a whole number from 1 to"),
     (["run", "-o", "/dev/null"], "--output: /dev/null is a character device"),
-    (["compare", "a", "b", "--fail-above", "nan"], "--fail-above: a number > 0; got 'nan'"),
+    (["compare", "a", "b", "--fail-above", "nan"], "--fail-above: a ratio above 1 (1.10) or OP=RATIO (dot=1.05); got 'nan'"),
     (["train", "--epochs", "0"], "--epochs: a whole number from 1 to"),
 ])
 def test_bad_options_are_one_line(no_work, capsys, argv, message):
@@ -135,11 +138,9 @@ def test_refuses_a_directory_as_output_before_measuring(no_work, capsys):
 
 # ---------------------------------------------------------------- odd files
 def _rec(**over) -> dict:
-    r = Record("dot", "numpy", {"n": 1000}, "1000", "float64", 1, bytes=16000, flops=2000)
-    r.set_samples([1e-6, 1.1e-6, 1.2e-6], 1)
-    import dataclasses
-
-    return {**dataclasses.asdict(r), **over}
+    r = Record("dot", "numpy", {"n": 1000}, "1000", "float64", 1, bytes=16000, flops=2000,
+               timing=Timing.from_samples([1e-6, 1.1e-6, 1.2e-6], 1))
+    return {**r.to_dict(), **over}
 
 
 def _file(records) -> dict:
@@ -206,9 +207,11 @@ def test_unusable_medians_never_pass_compare(tmp_path, capsys, bad):
     good.write_text(json.dumps(_file([_rec(), _rec(backend="numba")])))
     worse = tmp_path / "bad.json"
     worse.write_text(json.dumps(ODD_FILES[bad][0]))
-    assert main(["compare", str(good), str(worse)]) != 0
-    assert main(["compare", str(worse), str(good)]) != 0
-    assert "not comparable" in capsys.readouterr().out
+    # NaN, zero or missing medians are errors: exit 2, one line naming the file and the record.
+    assert main(["compare", str(good), str(worse)]) == 2
+    assert main(["compare", str(worse), str(good)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("bad.json: dot numpy 1000 float64: unusable measurement in the file" in e for e in err)
 
 
 def test_load_marks_unusable_records_failed(tmp_path):

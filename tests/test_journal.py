@@ -14,7 +14,7 @@ import pytest
 
 from vecbench.cli import main
 from vecbench.journal import Journal, journal_path
-from vecbench.results import Record, load
+from vecbench.results import Record, Timing, load
 
 RUN = ["run", "--ops", "dot,sigmoid", "--backends", "numpy,python", "--sizes", "1e2,1e3,1e4", "--repeats", "2",
        "--min-time", "0.002", "--no-bandwidth", "--no-progress"]
@@ -53,7 +53,8 @@ def _journal_with(tmp_path, n: int) -> Journal:
     j = Journal(tmp_path / "r.json.journal.jsonl")
     j.begin({"ops": ["dot"], "settings": {"repeats": 3}}, "now", "0.1.0")
     for i in range(n):
-        j.add_record(Record("dot", "numpy", {"n": 10 + i}, str(10 + i), "float64", 1))
+        j.add_record(Record("dot", "numpy", {"n": 10 + i}, str(10 + i), "float64", 1,
+                            timing=Timing.from_samples([1e-6] * 3, 1)))
     j.close()
     return j
 
@@ -65,7 +66,7 @@ def test_a_torn_last_line_is_ignored_and_cut_before_appending(tmp_path):
     again = Journal.load(j.path)
     assert len(again.records) == 2
     again.begin({"ops": ["dot"], "settings": {"repeats": 3}}, "later", "0.1.0")
-    again.add_record(Record("dot", "numpy", {"n": 99}, "99", "float64", 1))
+    again.add_record(Record("dot", "numpy", {"n": 99}, "99", "float64", 1, status="skipped", reason="test"))
     again.close()
     assert [r.label for r in Journal.load(j.path).records] == ["10", "11", "99"]
     assert all(json.loads(line) for line in j.path.read_text().splitlines())

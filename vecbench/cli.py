@@ -748,7 +748,8 @@ def _fail_above_arg(text: str) -> str:
     try:
         parse_fail_above([text])
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("compare: ").removeprefix("--fail-above: ")) from None
+        msg = str(exc).removeprefix("compare: ").removeprefix("--fail-above: ").removeprefix("--fail-above takes ")
+        raise argparse.ArgumentTypeError(msg) from None
     return text
 
 

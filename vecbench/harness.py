@@ -437,7 +437,7 @@ def _sizes_json(sizes: SizesArg) -> Any:
         return sizes
     if isinstance(sizes, Mapping):  # refused by run(); kept readable in the error's context
         return {str(k): v for k, v in sizes.items()}
-    return [dict(s) if isinstance(s, Mapping) else str(s) for s in sizes]
+    return [dict(s) if isinstance(s, Mapping) else s if isinstance(s, (int, float)) else float(s) for s in sizes]
 
 
 def _check_run_args(dtypes: Sequence[str], threads: int | None) -> None:

@@ -18,7 +18,6 @@ the final results file was written.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -126,7 +125,7 @@ class Journal:
     def add_record(self, rec: Record) -> None:
         """Append one finished measurement (on disk when this returns)."""
         self.records.append(rec)
-        self._append({"kind": "record", "record": dataclasses.asdict(rec)})
+        self._append({"kind": "record", "record": rec.to_dict()})
 
     def add_bandwidth(self, bandwidth_gbps: dict[str, float]) -> None:
         self.bandwidth_gbps = dict(bandwidth_gbps)
