@@ -44,10 +44,10 @@ table { border-collapse: collapse; font-size: .88rem; }
 th, td { border: 1px solid var(--line); padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1rem 0; break-inside: avoid; }
-figure svg { width: 100%; height: auto; display: block; }
+figure svg { width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 nav ul { columns: 2; padding-left: 1.2rem; }
-.kernels { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: .8rem; }
+.kernels { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: .8rem; }
 .kernel { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 0; break-inside: avoid; }
 .kernel h4 { margin: .2rem 0; } .cost { color: var(--muted); font-size: .9rem; margin: 0 0 .3rem; }
 .cost strong { color: var(--fg); }
@@ -171,19 +171,53 @@ def svg_inline(svg: str, prefix: str) -> str:
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
     head, rest = svg.split(">", 1)
+    width = re.search(r'\swidth="([0-9.]+)(pt|px)?"', head)
     head = re.sub(r'\s(width|height)="[^"]*"', "", head)
-    return f'{head} role="img" aria-label="{html.escape(prefix)}">{rest}'
+    # As wide as the column allows, never wider than drawn (a small figure is not blown up).
+    style = f' style="max-width: {float(width.group(1)):.0f}{width.group(2) or "px"}"' if width else ""
+    return f'{head}{style} role="img" aria-label="{html.escape(prefix)}">{rest}'
 
 
 # ---------------------------------------------------------------- the code beside its cost
-def kernel_source(op: str, backend: str) -> str | None:
-    """The Python source of ``op``'s kernel in ``backend`` (a JIT dispatcher's original function), or None."""
+def _source(obj: Any) -> str | None:
+    fn = getattr(obj, "py_func", obj)  # Numba dispatchers keep the Python function they compile
+    try:
+        return inspect.getsource(inspect.unwrap(fn))
+    except (OSError, TypeError, AttributeError):
+        return None
+
+
+def kernel_source(op: str, backend: str, helpers: int = 0) -> str | None:
+    """The Python source of ``op``'s kernel in ``backend`` (a JIT dispatcher's original function), or None.
+
+    ``helpers``: also the source of up to that many functions of the same
+    module it calls (directly or through them), so a thin entry point
+    (``return _run(...)``) shows the loop that does the work.
+    """
     try:
         core: Any = registry.kernel(op, backend).core
-        fn = getattr(core, "py_func", core)  # Numba dispatchers keep the Python function they compile
-        return inspect.getsource(inspect.unwrap(fn))
-    except (KeyError, ImportError, OSError, TypeError, AttributeError):
+    except (KeyError, ImportError):
         return None
+    main = _source(core)
+    if main is None:
+        return None
+    fn = getattr(core, "py_func", core)
+    found: list[str] = []
+    todo, seen = [fn], {id(fn)}
+    while todo and len(found) < helpers:
+        f = todo.pop(0)
+        for name in getattr(getattr(f, "__code__", None), "co_names", ()):
+            obj = getattr(f, "__globals__", {}).get(name)
+            inner = getattr(obj, "py_func", obj)
+            if (obj is None or id(inner) in seen or not inspect.isfunction(inner)
+                    or inner.__module__ != fn.__module__):
+                continue
+            seen.add(id(inner))
+            src = _source(obj)
+            if src and len(found) < helpers:
+                found.append(src)
+                todo.append(inner)
+    return "\n\n".join([main, *found])
 
 
 def _cost_line(row: Mapping[str, Any] | None) -> str:
@@ -227,7 +261,7 @@ def teaching_view(results: Results, parts: Sequence[Any]) -> str:
         out.append(f'<h3 id="code-{html.escape(op)}"><code>{html.escape(op)}</code>: {_inline(spec.summary)}</h3>')
         out.append('<div class="kernels">')
         for b in registry.backends(op):
-            src = kernel_source(op, b)
+            src = kernel_source(op, b, helpers=3)
             role = registry.backend(b).role
             code = (f"<pre><code>{html.escape(src)}</code></pre>" if src is not None
                     else "<p>(source not available here: the backend is not installed)</p>")

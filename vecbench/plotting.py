@@ -526,8 +526,8 @@ def fig_roofline(results: Results) -> Figure:
         ax.axhline(peak, color="black", lw=1.6, label=f"compute roof {peak:.0f} GFLOP/s (no bandwidth in the file)")
     for r, x in zip(pts, ai):
         style = backend_style(r.backend, backends)
-        ax.plot([x], [r.gflops], ls="none", ms=6, markerfacecolor="white" if untrusted(r) else style["color"], **style)
-        ax.annotate(r.op, (x, r.gflops), textcoords="offset points", xytext=(4, 3), fontsize=6, color="#333333")
+        ax.plot([x], [r.gflops or 0.0], ls="none", ms=6, markerfacecolor="white" if untrusted(r) else style["color"], **style)
+        ax.annotate(r.op, (x, r.gflops or 0.0), textcoords="offset points", xytext=(4, 3), fontsize=6, color="#333333")
     for b in backends:
         ax.plot([], [], ls="none", label=b, **backend_style(b, backends))
     ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (flops per byte of minimum traffic)",

@@ -58,13 +58,15 @@ def headline(results: Results) -> list[dict[str, Any]]:
             continue
         label = max(common, key=lambda lab: by_label[lab][vec].elements)
         group = by_label[label]
-        base_loop, base_vec = baseline_medians(group.values(), loop), baseline_medians(group.values(), vec)
+        base_vec = baseline_medians(group.values(), vec)
         lp = group[loop] if loop in group and group[loop].ok else None
         vc = group[vec]
         for backend, r in group.items():
             ok = r.ok and bool(r.median_s)
             gbps = r.gbps
-            loop_at, lp_r, r_at = label, lp, r
+            loop_at: str = label
+            lp_r: Record | None = lp
+            r_at: Record | None = r
             if lp is None and ok and backend != loop:  # the loop was skipped here: its largest size instead
                 loop_at, lp_r, r_at = _largest_loop_pair(by_label, loop, backend)
             rows.append({
@@ -278,7 +280,7 @@ def split(loaded: Sequence[tuple[str, Results]]) -> list[Part]:
     if len(raw) == 1:
         mid, dtype, items, _ = raw[0]
         return [Part(Results.merge([res for _, res in items]), tuple(src for src, _ in items))]
-    parts = []
+    parts: list[Part] = []
     for mid, dtype, items, by_file in raw:
         bits, words = [], []
         if len(dtypes) > 1:
@@ -574,7 +576,7 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
     for base in dict.fromkeys([baseline, vec]):
         name = f"speedup_vs_{base}"
         # Over the vectorized baseline the loop backend is left out: its 0.01x would squash the 0.5-10x band.
-        exclude = [b for b in loops if b != baseline] if base == vec else []
+        exclude = loops if base == vec != baseline else []
         if plotting.speedups(results, base):
             todo[name] = lambda base=base, exclude=exclude: plotting.fig_speedup(results, base, exclude)
         elif curves:
