@@ -6,7 +6,7 @@
     vecbench info                      machine, BLAS/threads, measured bandwidth
     vecbench run [--quick] [...]       measure; write a results JSON
     vecbench compare BASE NEW          ratios; exit 1 on a regression
-    vecbench report FILES -o reports/  figures + reports/README.md
+    vecbench report FILES -o DIR       figures, DIR/README.md and DIR/report.html (default DIR: vecbench-report)
     vecbench train ...                 train logistic regression, print the cost
 """
 
@@ -595,7 +595,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(f"wrote {path}")
         files = [str(path), *files]
         status = 1 if results.failures else (130 if results.interrupted else 0)
-    results, written = report_files(files, folder, args.baseline, measured)
+    from rich.console import Console
+
+    err = Console(stderr=True)  # what is being drawn, as it goes (stdout keeps the list of files written)
+    results, written = report_files(files, folder, args.baseline, measured,
+                                    say=lambda text: err.print(text, highlight=False))
     for p in written:
         console.print(f"wrote {p}", highlight=False)
     for r in results:
@@ -802,9 +806,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also list kernels that were not ok in the base")
     p.set_defaults(fn=cmd_compare)
 
-    p = sub.add_parser("report", parents=[common], help="figures and reports/README.md from results files")
+    p = sub.add_parser("report", parents=[common], help="figures, README.md and report.html from results files")
     p.add_argument("files", nargs="*", help="vecbench or pytest-benchmark JSON files (glob patterns allowed)")
-    p.add_argument("-o", "--output", default="reports", metavar="FOLDER", help="folder (default: reports)")
+    # Not reports/: that is the committed reference, which a first run in a clone must not overwrite.
+    p.add_argument("-o", "--output", default="vecbench-report", metavar="FOLDER",
+                   help="folder (default: vecbench-report)")
     p.add_argument("--run", action="store_true", help="run the default sweep first")
     p.add_argument("--baseline", type=names(_backends), metavar="BACKEND",
                    help="backend the first speedup figure is measured against (default: the loop backend, "

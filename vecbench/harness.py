@@ -616,6 +616,11 @@ def run(
                 results.bandwidth_gbps = measure_bandwidth()
                 if journal is not None:
                     journal.add_bandwidth(results.bandwidth_gbps)
+            if bandwidth:  # the roofline's compute roof, beside the memory one (cheap: re-measured on --resume)
+                bar.describe("compute peak probe (dgemm)")
+                from .bandwidth import measure_peak_gflops
+
+                results.peak_gflops = measure_peak_gflops()
             for k, sweep, dt in plan:
                 last: list[Record] = []  # this kernel's measured sizes: the budget predictor's points
                 for size in sweep:
@@ -656,10 +661,13 @@ class _Progress:
     def __init__(self, total: int, enabled: bool):
         self._bar = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+            # stderr: stdout stays for what the command prints (tables, file names), pipeable.
             self._bar = Progress(TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), transient=False)
+                                 TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=False)
             self._task = self._bar.add_task("starting", total=total)
 
     def __enter__(self) -> _Progress:

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from . import registry  # noqa: E402
+from .foreign import is_foreign, x_name  # noqa: E402
 from .results import Record, Results, baseline_medians, speedup  # noqa: E402
 from .stats import median_ci, ratio_ci  # noqa: E402
 
@@ -58,8 +59,8 @@ def _ok(results: Results, **where: Any) -> list[Record]:
 
 
 def _ops(results: Results) -> list[str]:
-    # Sweeps over an extra axis (training's batch size) have their own figure.
-    return list(dict.fromkeys(r.op for r in results if r.ok and not _sweeps_an_axis(r)))
+    # Sweeps over an extra axis (training's batch size) and foreign pytest-benchmark groups have their own figures.
+    return list(dict.fromkeys(r.op for r in results if r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op)))
 
 
 def _backends(results: Results) -> list[str]:
@@ -200,10 +201,14 @@ def _role(name: str | None, role: str) -> str:
     return name if name is not None else registry.baseline(role)
 
 
-def fig_speedup(results: Results, baseline: str | None = None) -> Figure:
-    """Speedup over ``baseline`` (default: the loop backend) vs problem size, per op, with the 1x line."""
+def fig_speedup(results: Results, baseline: str | None = None, exclude: Sequence[str] = ()) -> Figure:
+    """Speedup over ``baseline`` (default: the loop backend) vs problem size, per op, with the 1x line.
+
+    ``exclude``: backends left out (the loop backend from the speedup over the
+    vectorized one, so its 0.01x points do not squash the 0.5-10x band).
+    """
     baseline = _role(baseline, "loop")
-    ops, backends = _ops(results), _backends(results)
+    ops, backends = _ops(results), [b for b in _backends(results) if b not in exclude]
     sp = speedups(results, baseline)
     fig, axes = _panels(len(ops), f"Speedup over {baseline} (median time ratio, bars = approx. 95% interval; "
                                   f"above 1x = faster than {baseline})")
@@ -288,9 +293,9 @@ def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
     baseline = _role(baseline, "vectorized")
     from matplotlib.colors import LogNorm
 
-    ops = list(dict.fromkeys(r.op for r in results))
-    backends = _backends(results)
-    cells = geomean_speedups(results, baseline)
+    ops = [op for op in dict.fromkeys(r.op for r in results) if not is_foreign(op)]
+    backends = list(dict.fromkeys(r.backend for r in results if not is_foreign(r.op)))
+    cells = {k: v for k, v in geomean_speedups(results, baseline).items() if k[0] in ops}
     grid = np.full((len(ops), len(backends)), np.nan)
     for (op, b), v in cells.items():
         if isinstance(v, float):
@@ -314,8 +319,9 @@ def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
 
 
 def fig_compile(results: Results) -> Figure:
-    """JIT compile time per (op, backend): the first call's excess, apart from run time."""
-    jit = [r for r in results if r.compile_time_s is not None]
+    """JIT compile time per (op, backend): the first call's excess, apart from run time; a cold compile
+    in a fresh cache (``results.cold_compile_s``) drawn as a black tick above its bar when measured."""
+    jit = [r for r in results if r.compile_time_s is not None and not is_foreign(r.op)]
     ops = list(dict.fromkeys(r.op for r in jit))
     backends = list(dict.fromkeys(r.backend for r in jit))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * len(ops) + 2), 3.6))
@@ -332,12 +338,19 @@ def fig_compile(results: Results) -> Figure:
             x = i + (j - (len(backends) - 1) / 2) * width
             ax.bar(x, first.compile_time_s or 0.0, width, color=backend_style(b)["color"], hatch=hatch,
                    edgecolor="white", label=b if i == 0 else None)
+            cold = results.cold_compile_s.get(f"{op}/{b}")
+            if cold:
+                ax.plot([x - width / 2, x + width / 2], [cold, cold], color="black", lw=2)
+                ax.text(x, cold, f"{cold:.2g}", ha="center", va="bottom", fontsize=6)
             if not first.compile_time_s:
                 # The kernel reuses code another op compiled earlier in the same run.
                 ax.text(x, 0, "shared", rotation=90, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(ops)), ops, rotation=20, ha="right")
+    if results.cold_compile_s:
+        ax.set_yscale("log")  # cache loads (ms) and cold compiles (s) on one axis
     ax.set(ylabel="compile time (s)", title="JIT compile (or cache load) time of the first call, never part of a timing"
-           + ("\nhatched: loaded from Numba's on-disk cache" if cached else ""))
+           + ("\nhatched: loaded from Numba's on-disk cache" if cached else "")
+           + ("\nblack tick: cold compile in a fresh cache" if results.cold_compile_s else ""))
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -436,3 +449,90 @@ def training_figures(results: Results) -> dict[str, Figure]:
     if histories:
         figs["train_cost"] = fig_train_cost(histories)
     return figs
+
+
+# ---------------------------------------------------------------- any pytest-benchmark file
+def foreign_groups(results: Results) -> list[str]:
+    """Groups of foreign pytest-benchmark files in ``results`` (ops the registry does not know)."""
+    return list(dict.fromkeys(r.op for r in results if r.ok and is_foreign(r.op)))
+
+
+def fig_groups(results: Results) -> Figure:
+    """One panel per pytest-benchmark group: time vs its numeric parameter, one line per test function;
+    a group without a numeric parameter is drawn as bars (median, 95% interval)."""
+    groups = foreign_groups(results)
+    fig, axes = _panels(len(groups), "pytest-benchmark: time per call (median, bars = 95% interval of the median)",
+                        width=4.2, height=3.2)
+    for ax, group in zip(axes, groups):
+        recs = [r for r in results if r.op == group and r.ok]
+        series = list(dict.fromkeys(r.backend for r in recs))
+        if any(r.size for r in recs):
+            key = x_name(recs)
+            for s in series:
+                mine = sorted((r for r in recs if r.backend == s and r.size), key=lambda r: r.elements)
+                ci = [interval(r) for r in mine]
+                style = backend_style(s, series)
+                _points(ax, [r.elements for r in mine], [c[1] for c in ci], [c[0] for c in ci], [c[2] for c in ci],
+                        [untrusted(r) for r in mine], style)
+                ax.plot([], [], label=s, **style)
+            xs = [r.elements for r in recs if r.size]
+            log = min(xs) > 0 and max(xs) / min(xs) >= 20
+            ax.set(xscale="log" if log else "linear", yscale="log", xlabel=key, ylabel="time per call (s)")
+        else:
+            ci = [interval(r) for r in recs]
+            y = np.arange(len(recs))
+            ax.barh(y, [c[1] for c in ci], xerr=np.array([[c[1] - c[0] for c in ci], [c[2] - c[1] for c in ci]]),
+                    color=[backend_style(r.backend, series)["color"] for r in recs], capsize=2)
+            ax.set_yticks(y, [f"{r.backend}{f' [{r.label}]' if r.label else ''}" for r in recs], fontsize=7)
+            ax.invert_yaxis()
+            ax.set(xlabel="time per call (s)")
+        ax.set_title(group)
+        if len(series) > 1 and any(r.size for r in recs):
+            ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+# ---------------------------------------------------------------- roofline
+def roofline_points(results: Results) -> list[Record]:
+    """Per (op, backend, dtype): the record at its largest ok size with flops and bytes (what the roofline draws)."""
+    best: dict[tuple[str, str, str], Record] = {}
+    for r in results:
+        if r.ok and r.flops and r.bytes and not is_foreign(r.op) and not _sweeps_an_axis(r):
+            k = (r.op, r.backend, r.dtype)
+            if k not in best or r.elements > best[k].elements:
+                best[k] = r
+    return list(best.values())
+
+
+def fig_roofline(results: Results) -> Figure:
+    """GFLOP/s vs arithmetic intensity (flops per minimum byte) for every op and backend at its largest size,
+    under the two measured roofs: memory bandwidth (STREAM) x intensity, and the compute peak (dgemm)."""
+    pts = roofline_points(results)
+    bw = results.bandwidth_gbps.get("best")
+    peak = results.peak_gflops.get("best")
+    backends = list(dict.fromkeys(r.backend for r in pts))
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    ai = [r.flops / r.bytes for r in pts]
+    lo, hi = min(ai + [0.05]) / 2, max(ai + [peak / bw if peak and bw else 1.0]) * 4
+    xs = np.geomspace(lo, hi, 200)
+    if bw and peak:
+        ax.plot(xs, np.minimum(bw * xs, peak), color="black", lw=1.6,
+                label=f"roof: min({bw:.0f} GB/s x intensity, {peak:.0f} GFLOP/s)")
+        ax.axvline(peak / bw, color="#777777", lw=0.8, ls=":")
+    elif bw:
+        ax.plot(xs, bw * xs, color="black", lw=1.6, label=f"memory roof {bw:.0f} GB/s (no compute peak in the file)")
+    elif peak:
+        ax.axhline(peak, color="black", lw=1.6, label=f"compute roof {peak:.0f} GFLOP/s (no bandwidth in the file)")
+    for r, x in zip(pts, ai):
+        style = backend_style(r.backend, backends)
+        ax.plot([x], [r.gflops or 0.0], ls="none", ms=6, markerfacecolor="white" if untrusted(r) else style["color"], **style)
+        ax.annotate(r.op, (x, r.gflops or 0.0), textcoords="offset points", xytext=(4, 3), fontsize=6, color="#333333")
+    for b in backends:
+        ax.plot([], [], ls="none", label=b, **backend_style(b, backends))
+    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (flops per byte of minimum traffic)",
+           ylabel="GFLOP/s (median)", title="Roofline: each op and backend at its largest size; "
+                                             "the distance to the black roof is what is left")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

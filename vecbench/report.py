@@ -8,20 +8,25 @@ baselines are whichever backends play those roles.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import math
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import registry
+from .foreign import is_foreign
 from .results import Record, Results, baseline_medians, load, speedup
 from .results import format_time as _fmt_time
 
-__all__ = ["axis_table", "expand", "headline", "lecture_dot", "report_files", "write_report"]
+__all__ = ["Part", "axis_table", "beside_reference", "break_even", "expand", "headline", "lecture_dot", "reference",
+           "report_files", "split", "write_report"]
 
 SLIDE = {"loop_ms": 718.0, "vectorized_ms": 33.0}
 
@@ -53,22 +58,40 @@ def headline(results: Results) -> list[dict[str, Any]]:
             continue
         label = max(common, key=lambda lab: by_label[lab][vec].elements)
         group = by_label[label]
-        base_loop, base_vec = baseline_medians(group.values(), loop), baseline_medians(group.values(), vec)
+        base_vec = baseline_medians(group.values(), vec)
         lp = group[loop] if loop in group and group[loop].ok else None
         vc = group[vec]
         for backend, r in group.items():
             ok = r.ok and bool(r.median_s)
             gbps = r.gbps
+            loop_at: str = label
+            lp_r: Record | None = lp
+            r_at: Record | None = r
+            if lp is None and ok and backend != loop:  # the loop was skipped here: its largest size instead
+                loop_at, lp_r, r_at = _largest_loop_pair(by_label, loop, backend)
             rows.append({
                 "op": op, "label": label, "dtype": dtype, "backend": backend, "status": r.status,
                 "reason": r.reason, "median_s": r.median_s,
                 "ci_s": _interval(r) if ok else None,
-                "vs_loop": speedup(r, base_loop), "vs_loop_ci": _speedup(lp, r) if lp and ok else None,
+                "vs_loop": (lp_r.timing.median_s / r_at.timing.median_s if lp_r and lp_r.timing and r_at and r_at.timing
+                            else None),
+                "vs_loop_ci": _speedup(lp_r, r_at) if lp_r and r_at and ok else None,
+                "vs_loop_label": loop_at if lp_r is not None else None,
                 "vs_vectorized": speedup(r, base_vec), "vs_vectorized_ci": _speedup(vc, r) if ok else None,
                 "untrusted": ok and (_untrusted(r) or (lp is not None and _untrusted(lp)) or _untrusted(vc)),
                 "gbps": gbps, "pct_bandwidth": 100 * gbps / bw if bw and gbps else None,
             })
     return rows
+
+
+def _largest_loop_pair(by_label: dict[str, dict[str, Record]], loop: str,
+                       backend: str) -> tuple[str, Record | None, Record | None]:
+    """(label, loop record, ``backend``'s record) at the largest size where both succeeded; (label, None, None) if none."""
+    both = [lab for lab, bs in by_label.items() if loop in bs and bs[loop].ok and backend in bs and bs[backend].ok]
+    if not both:
+        return "", None, None
+    lab = max(both, key=lambda lab: by_label[lab][loop].elements)
+    return lab, by_label[lab][loop], by_label[lab][backend]
 
 
 def lecture_dot(results: Results) -> dict[str, Any] | None:
@@ -188,6 +211,10 @@ def _machine_lines_of(results: Results) -> list[str]:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in bw.items() if k not in ("best", "array_bytes"))
         lines.append(f"- **Measured memory bandwidth** (STREAM-style, {bw.get('array_bytes', 0) / 1e6:.0f} MB arrays): "
                      f"**{bw['best']:.1f} GB/s** best ({parts} GB/s)")
+    peak = results.peak_gflops
+    if peak.get("best"):
+        lines.append(f"- **Measured compute peak** (NumPy's BLAS dgemm, {peak.get('n', 0):.0f} x {peak.get('n', 0):.0f}): "
+                     f"**{peak['best']:.1f} GFLOP/s**")
     if m.get("env"):
         lines.append(f"- **Environment**: {', '.join(f'{k}={v}' for k, v in m['env'].items())}")
     return lines
@@ -210,13 +237,288 @@ def _facts(facts: Any) -> str:
     return ", ".join(parts) or "no details"
 
 
+@dataclass(frozen=True)
+class Part:
+    """Records that may share a figure: one dtype, one machine, and files that never measured the same kernel.
+
+    ``suffix`` is appended to figure names (empty when the report has one
+    part); ``title`` says what the part is and ``sources`` where it came from.
+    """
+
+    results: Results
+    sources: tuple[str, ...]
+    suffix: str = ""
+    title: str = ""
+
+
+def _machine_id(res: Results) -> tuple[str, str]:
+    m = res.machine if isinstance(res.machine, dict) else {}
+    return str(m.get("cpu", "?")), str(m.get("cores", "?"))
+
+
+def split(loaded: Sequence[tuple[str, Results]]) -> list[Part]:
+    """Split results files into parts drawn apart: by dtype, by machine (CPU model and cores), and by file
+    where two files measured the same kernel (op, backend, size, dtype, threads), so nothing is mixed."""
+    groups: dict[tuple[tuple[str, str], str], list[tuple[str, Results]]] = {}
+    for src, res in loaded:
+        for dtype in dict.fromkeys(r.dtype for r in res):
+            groups.setdefault((_machine_id(res), dtype), []).append(
+                (src, dataclasses.replace(res, records=[r for r in res if r.dtype == dtype])))
+    machines = list(dict.fromkeys(mid for mid, _ in groups))
+    dtypes = list(dict.fromkeys(dt for _, dt in groups))
+    raw: list[tuple[tuple[str, str], str, list[tuple[str, Results]], bool]] = []
+    for (mid, dtype), items in groups.items():
+        seen: dict[tuple[Any, ...], str] = {}
+        clash = False
+        for src, res in items:
+            for r in res:
+                clash |= seen.setdefault(r.key, src) != src
+        if clash:  # the same kernel twice: one part per file, labelled by the file
+            raw += [(mid, dtype, [item], True) for item in items]
+        else:
+            raw.append((mid, dtype, items, False))
+    if len(raw) == 1:
+        mid, dtype, items, _ = raw[0]
+        return [Part(Results.merge([res for _, res in items]), tuple(src for src, _ in items))]
+    parts: list[Part] = []
+    for mid, dtype, items, by_file in raw:
+        bits, words = [], []
+        if len(dtypes) > 1:
+            bits.append(dtype)
+            words.append(dtype)
+        if len(machines) > 1:
+            bits.append(f"m{machines.index(mid) + 1}")
+            words.append(f"machine {machines.index(mid) + 1} ({mid[0]}, {mid[1]} cores)")
+        if by_file:
+            bits.append(re.sub(r"[^A-Za-z0-9]+", "-", Path(items[0][0]).stem).strip("-") or "file")
+            words.append(f"from {items[0][0]} only (the same kernels are in another file)")
+        suffix = "_" + "_".join(bits) if bits else f"_{len(parts) + 1}"
+        parts.append(Part(Results.merge([res for _, res in items]), tuple(src for src, _ in items), suffix,
+                          ", ".join(words) or f"part {len(parts) + 1}"))
+    return parts
+
+
+def _headline_lines(results: Results) -> list[str]:
+    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
+    rows = headline(results)
+    if not rows:
+        return []
+    out = [f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["status"] != "ok":
+            out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {r['status']} | | | | |")
+            continue
+        pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
+        mark = " (hollow)" if r["untrusted"] else ""
+        at = f" at {r['vs_loop_label']}" if r.get("vs_loop_label") not in (None, r["label"]) else ""
+        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{mark} | {_fmt_time(r['median_s'])} | "
+                   f"{_x_ci(r['vs_loop'], r['vs_loop_ci'])}{at} | "
+                   f"{_x_ci(r['vs_vectorized'], r['vs_vectorized_ci'])} | {r['gbps']:.2f} | {pct} |")
+    return out + ["", ("Bytes are the minimum traffic of one call (each input read once, each output written once), "
+                       "so % of bandwidth above 100 means the working set sits in cache. In parentheses: an approximate "
+                       "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
+                       "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are "
+                       f"not told apart. \"at SIZE\": `{loop}` was skipped at the headline size, so its speedup is "
+                       "taken at the largest size it ran at. (hollow): timed on a contended machine or noisy, see below."),
+                  ""]
+
+
+def break_even(results: Results) -> list[dict[str, Any]]:
+    """For each compiled kernel at its op's headline size: how many calls pay back its compile against the
+    vectorized baseline (compile time / time saved per call), from the cold compile and from the cache load.
+
+    Rows: ``op, label, backend, cold_s, cache_s, saved_s, calls_cold, calls_cache`` (calls None when the
+    kernel saves nothing per call: it never pays back).
+    """
+    vec = registry.baseline("vectorized")
+    compiled = set(registry.by_role("compiled"))
+    rows = []
+    for h in headline(results):
+        if h["backend"] not in compiled or h["status"] != "ok":
+            continue
+        base = next((x for x in headline(results) if x["op"] == h["op"] and x["backend"] == vec), None)
+        rec = next((r for r in results if (r.op, r.backend, r.label, r.dtype) == (h["op"], h["backend"], h["label"],
+                                                                                   h["dtype"]) and r.ok), None)
+        if base is None or base["median_s"] is None or rec is None:
+            continue
+        saved = base["median_s"] - h["median_s"]
+        cold = results.cold_compile_s.get(f"{h['op']}/{h['backend']}")
+        cache = max((r.compile_time_s or 0.0 for r in results if r.op == h["op"] and r.backend == h["backend"]),
+                    default=0.0) or None
+
+        def calls(c: float | None, saved: float = saved) -> int | None:
+            return math.ceil(c / saved) if c and saved > 0 else None
+
+        rows.append({"op": h["op"], "label": h["label"], "backend": h["backend"], "cold_s": cold, "cache_s": cache,
+                     "saved_s": saved, "calls_cold": calls(cold), "calls_cache": calls(cache)})
+    return rows
+
+
+def _break_even_lines(results: Results) -> list[str]:
+    rows = break_even(results)
+    if not rows:
+        return []
+    vec = registry.baseline("vectorized")
+    out = [f"Calls after which a compiled kernel has paid for its compile against `{vec}` (compile time / time "
+           "saved per call, at the headline size). \"cold\": compiled in a fresh cache directory (a first run, "
+           "a new environment); \"cache\": loaded from the on-disk cache (later runs). \"never\": it is not "
+           "faster per call.", "",
+           "| op | size | backend | cold compile | cache load | saved per call | calls to pay back (cold) | (cache) |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        never = "never" if r["saved_s"] <= 0 else "-"
+        saved = _fmt_time(r["saved_s"]) if r["saved_s"] > 0 else f"-{_fmt_time(-r['saved_s'])}"
+        out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {_fmt_time(r['cold_s'])} | {_fmt_time(r['cache_s'])} | "
+                   f"{saved} | {r['calls_cold'] if r['calls_cold'] is not None else never} | "
+                   f"{r['calls_cache'] if r['calls_cache'] is not None else never} |")
+    return out + [""]
+
+
+def reference() -> Results | None:
+    """The reference machine's results, installed with the package (None if the data file is missing)."""
+    from importlib import resources
+
+    try:
+        text = resources.files("vecbench").joinpath("_data/reference.json").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    import json
+
+    from .results import _check_results
+
+    return Results.from_dict(_check_results(json.loads(text)))
+
+
+def beside_reference(results: Results, ref: Results | None) -> list[dict[str, Any]]:
+    """The headline of ``results`` joined with the reference's by (op, backend): rows with ``op, backend,
+    label, median_s, vs_vectorized`` and ``ref_label, ref_median_s, ref_vs_vectorized``. Empty when
+    ``results`` is the reference itself (same creation time and machine) or there is no reference."""
+    if ref is None or (ref.created == results.created and _machine_id(ref) == _machine_id(results)):
+        return []
+    theirs = {(h["op"], h["backend"]): h for h in headline(ref)}
+    rows = []
+    for h in headline(results):
+        t = theirs.get((h["op"], h["backend"]))
+        if t is None:
+            continue
+        rows.append({"op": h["op"], "backend": h["backend"], "label": h["label"], "median_s": h["median_s"],
+                     "vs_vectorized": h["vs_vectorized"], "ref_label": t["label"], "ref_median_s": t["median_s"],
+                     "ref_vs_vectorized": t["vs_vectorized"]})
+    return rows
+
+
+def _reference_lines(results: Results, ref: Results | None) -> list[str]:
+    rows = beside_reference(results, ref)
+    if not rows or ref is None:
+        return []
+    vec = registry.baseline("vectorized")
+    m = ref.machine
+    out = [f"The reference machine ({m.get('cpu', '?')}, {m.get('cores', '?')} cores, measured {ref.created}), "
+           "whose results are installed with vecbench, beside yours: each op at its headline size.", "",
+           f"| op | backend | your size | your time | your vs {vec} | reference size | reference time | "
+           f"reference vs {vec} |", "|---|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['op']} | {r['backend']} | {r['label']} | {_fmt_time(r['median_s'])} | {_x(r['vs_vectorized'])} | "
+                   f"{r['ref_label']} | {_fmt_time(r['ref_median_s'])} | {_x(r['ref_vs_vectorized'])} |")
+    return out + [""]
+
+
+def foreign_lines(results: Results) -> list[str]:
+    """Markdown tables of pytest-benchmark groups from other suites (GB/s and GFLOP/s where extra_info had them)."""
+    from .foreign import is_foreign
+
+    recs = [r for r in results if r.ok and is_foreign(r.op)]
+    if not recs:
+        return []
+    out = []
+    for group in dict.fromkeys(r.op for r in recs):
+        mine = sorted((r for r in recs if r.op == group), key=lambda r: (r.backend, r.elements))
+        rates = any(r.bytes or r.flops for r in mine)
+        out += [f"`{group}`:", "", "| test | parameter | median | min | 95% interval | rounds x loops" +
+                (" | GB/s | GFLOP/s |" if rates else " |"), "|---|---|---:|---:|---|---:|" + ("---:|---:|" if rates else "")]
+        for r in mine:
+            lo, med, hi = _interval(r)
+            rate = (f" | {r.gbps:.3g} | {r.gflops:.3g} |" if r.bytes or r.flops else " | - | - |") if rates else " |"
+            out.append(f"| {r.backend} | {r.label or '-'} | {_fmt_time(med)} | {_fmt_time(r.min_s)} | "
+                       f"{_fmt_time(lo)} - {_fmt_time(hi)} | {len(r.samples_s) or '?'} x {r.loops_per_sample}{rate}")
+        out.append("")
+    return out
+
+
+CAPTIONS = {
+    "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
+                    "contended or noisy; x: skipped, see the footnotes).",
+    "speedup_vs_": "Speedup over `{}` vs problem size (bars: approximate 95% interval); the dashed line is 1x.",
+    "bandwidth": "Achieved GB/s vs working set; black: measured STREAM bandwidth; dotted/dash-dot/dashed: L1/L2/L3 sizes.",
+    "heatmap": "Geometric-mean speedup over the vectorized backend across sizes, per op and backend.",
+    "compile_time": "JIT compile (or cache-load) time of the first call, timed apart from every sample; "
+                    "black ticks: cold compile in a fresh cache.",
+    "roofline": "Roofline: GFLOP/s vs arithmetic intensity under the measured memory and compute roofs.",
+    "benchmarks": "pytest-benchmark groups: one panel per group, one series per test function.",
+    "train_epoch": "Time per training epoch vs batch size.",
+    "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
+}
+
+
+def caption(name: str, suffix: str = "") -> str:
+    """The caption of figure ``name`` (its part's ``suffix`` removed)."""
+    base = name[: len(name) - len(suffix)] if suffix and name.endswith(suffix) else name
+    if base.startswith("speedup_vs_"):
+        text = CAPTIONS["speedup_vs_"].format(base.removeprefix("speedup_vs_"))
+        if base == f"speedup_vs_{registry.baseline('vectorized')}":
+            text += f" `{registry.baseline('loop')}` is left out (it has its own figure)."
+        return text
+    return CAPTIONS.get(base, base)
+
+
+def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results | None) -> list[str]:
+    results = part.results
+    out: list[str] = []
+    if several:
+        out += [f"## {part.title}", "", f"Data: {', '.join(f'`{s}`' for s in part.sources) or 'a fresh run'}.", ""]
+    h = "###" if several else "##"
+    head = _headline_lines(results)
+    if head:
+        out += [f"{h} Headline: every operation at its largest common size", "", *head]
+    care = care_lines(results)
+    if care:
+        out += [f"{h} Measurements to treat with care", "", *care]
+    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+        table = axis_table(results, op)
+        if table:
+            axes = ", ".join(a.label for a in registry.spec(op).axes)
+            out += [f"{h} `{op}`: what vectorization buys at each {axes}", "", *table, ""]
+    be = _break_even_lines(results)
+    if be:
+        out += [f"{h} Decision data: when does compiling pay?", "", *be]
+    side = _reference_lines(results, ref)
+    if side:
+        out += [f"{h} Your machine beside the reference", "", *side]
+    fl = foreign_lines(results)
+    if fl:
+        out += [f"{h} pytest-benchmark groups", "", *fl]
+    mine = {n: p for n, p in figures.items() if n.endswith(part.suffix)} if several else figures
+    if mine:
+        out += [f"{h} Figures", ""]
+        for name, path in mine.items():
+            out += [f"#### {caption(name, part.suffix)}", "", f"![{name}]({path})", ""]
+    return out
+
+
 def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str,
-              left_out: dict[str, str] | None = None) -> str:
+              left_out: dict[str, str] | None = None, parts: Sequence[Part] = (),
+              ref: Results | None = None) -> str:
+    parts = list(parts) or [Part(results, tuple(sources))]
     out = ["# vecbench report", ""]
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
                f"({results.source}). Times are per call, median of the samples; "
                "speedups are ratios of medians from the same run.")
+    if len(parts) > 1:
+        out.append(f"\nThe files hold {len(parts)} sets that are never drawn on one line or divided by each other "
+                   "(different dtypes, machines, or the same kernels measured in two files): "
+                   + "; ".join(f"**{p.title}**" for p in parts) + ".")
     if results.interrupted:
         out.append("\n**The run was interrupted: these results are partial.**")
     out += ["", "## Machine", "", *_machine_lines(results), ""]
@@ -233,50 +535,9 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
                    "around one call, which includes first-call effects; here each is the median of calibrated samples.")
     else:
         out.append(f"Not in these results (needs `dot` at n = 1e6 for both `{loop}` and `{vec}`).")
-
-    rows = headline(results)
-    out += ["", "## Headline: every operation at its largest common size", "",
-            f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth |",
-            "|---|---|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        if r["status"] != "ok":
-            out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {r['status']} | | | | |")
-            continue
-        pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
-        mark = " (hollow)" if r["untrusted"] else ""
-        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{mark} | {_fmt_time(r['median_s'])} | "
-                   f"{_x_ci(r['vs_loop'], r['vs_loop_ci'])} | {_x_ci(r['vs_vectorized'], r['vs_vectorized_ci'])} | "
-                   f"{r['gbps']:.2f} | {pct} |")
-    out += ["", ("Bytes are the minimum traffic of one call (each input read once, each output written once), "
-                 "so % of bandwidth above 100 means the working set sits in cache. In parentheses: an approximate "
-                 "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
-                 "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are "
-                 "not told apart. (hollow): timed on a contended machine or noisy, see below."), ""]
-    care = care_lines(results)
-    if care:
-        out += ["## Measurements to treat with care", "", *care]
-    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
-        table = axis_table(results, op)
-        if table:
-            axes = ", ".join(a.label for a in registry.spec(op).axes)
-            out += [f"## `{op}`: what vectorization buys at each {axes}", "", *table, ""]
-
-    out += ["## Figures", ""]
-    captions = {
-        "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
-                        "contended or noisy; x: skipped, see the footnotes).",
-        f"speedup_vs_{baseline}": f"Speedup over `{baseline}` vs problem size (bars: approximate 95% interval); "
-                                  "the dashed line is 1x.",
-        f"speedup_vs_{vec}": f"Speedup over `{vec}` vs problem size (bars: approximate 95% interval); "
-                             "the dashed line is 1x.",
-        "bandwidth": "Achieved GB/s vs working set; black: measured STREAM bandwidth; dotted/dash-dot/dashed: L1/L2/L3 sizes.",
-        "heatmap": f"Geometric-mean speedup over {vec} across sizes, per op and backend.",
-        "compile_time": "JIT compile (or cache-load) time of the first call, timed apart from every sample.",
-        "train_epoch": "Time per training epoch vs batch size.",
-        "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
-    }
-    for name, path in figures.items():
-        out += [f"### {captions.get(name, name)}", "", f"![{name}]({path})", ""]
+    out.append("")
+    for part in parts:
+        out += _part_lines(part, figures, len(parts) > 1, ref)
     if left_out:
         out += ["Figures left out (nothing to draw):", ""]
         out += [f"- `{name}`: {why}" for name, why in left_out.items()]
@@ -292,8 +553,9 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
         out.append("")
         out += [f"[^{i}]: {reason or 'no reason recorded'}" for i, reason in enumerate(reasons, 1)]
         out.append("")
-    out += ["## Reproduce", "", "```", "pip install -e . && vecbench report --run    # measure, then write reports/",
-            "vecbench report results/*.json -o reports/  # redraw from saved files", "```", ""]
+    out += ["## Reproduce", "", "```",
+            "pip install -e . && vecbench report --run    # measure, then write vecbench-report/",
+            "vecbench report results/*.json -o my-report/  # redraw from saved files", "```", ""]
     return "\n".join(out)
 
 
@@ -303,41 +565,63 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
 
     todo: dict[str, Any] = {}
     left_out: dict[str, str] = {}
-    curves = any(r.ok and not _sweeps_an_axis(r) for r in results)
+    curves = any(r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op) for r in results)
     why = "no successful measurement (other than sweeps over an extra axis) to draw"
     for name, draw in (("time_vs_size", plotting.fig_time), ("bandwidth", plotting.fig_bandwidth)):
         if curves:
             todo[name] = lambda draw=draw: draw(results)
-        else:
+        elif not plotting.foreign_groups(results):
             left_out[name] = why
-    for base in dict.fromkeys([baseline, registry.baseline("vectorized")]):
+    vec, loops = registry.baseline("vectorized"), registry.by_role("loop")
+    for base in dict.fromkeys([baseline, vec]):
         name = f"speedup_vs_{base}"
+        # Over the vectorized baseline the loop backend is left out: its 0.01x would squash the 0.5-10x band.
+        exclude = loops if base == vec != baseline else []
         if plotting.speedups(results, base):
-            todo[name] = lambda base=base: plotting.fig_speedup(results, base)
-        else:
+            todo[name] = lambda base=base, exclude=exclude: plotting.fig_speedup(results, base, exclude)
+        elif curves:
             left_out[name] = f"no size where `{base}` and another backend both succeeded"
-    if any(r.ok for r in results):
+    if any(r.ok and not is_foreign(r.op) for r in results):
         todo["heatmap"] = lambda: plotting.fig_heatmap(results)
-    else:
+    elif curves:
         left_out["heatmap"] = "no successful measurement"
-    if any(r.compile_time_s is not None for r in results):
+    if plotting.roofline_points(results):
+        todo["roofline"] = lambda: plotting.fig_roofline(results)
+    if any(r.compile_time_s is not None and not is_foreign(r.op) for r in results):
         todo["compile_time"] = lambda: plotting.fig_compile(results)
+    if plotting.foreign_groups(results):
+        todo["benchmarks"] = lambda: plotting.fig_groups(results)
     return todo, left_out
 
 
-def write_report(results: Results, folder: str | Path = "reports", baseline: str | None = None,
-                 sources: Sequence[str] = ()) -> list[Path]:
-    """Draw every figure that can be drawn and write ``folder/README.md``; return the files written.
+def _sign(fig: Any, part: Part) -> None:
+    """Say on the figure where its data came from (files, and the part's dtype/machine)."""
+    src = ", ".join(part.sources) or "a fresh run"
+    text = f"data: {src}" + (f" ({part.title})" if part.title else "")
+    fig.text(0.995, 0.002, text if len(text) < 160 else text[:157] + "...", ha="right", va="bottom",
+             fontsize=6, color="#666666")
+
+
+def write_report(results: Results, folder: str | Path = "vecbench-report", baseline: str | None = None,
+                 sources: Sequence[str] = (), parts: Sequence[Part] = (),
+                 say: Callable[[str], None] | None = None) -> list[Path]:
+    """Draw every figure that can be drawn and write ``folder/README.md`` and ``folder/report.html``;
+    return the files written.
 
     ``baseline`` is the backend of the first speedup figure (default: the
     loop backend); a second one is drawn over the vectorized backend.
+    ``parts`` (:func:`split`) are drawn apart, each figure named with its
+    part's suffix; by default everything is one part. ``say`` is told what
+    is being drawn, as it goes.
     Everything is written to a temporary folder next to ``folder`` first and
     moved into place only when all of it succeeded, so a failure never leaves
     half a report (nor touches an earlier one).
     """
-    from . import plotting
+    from . import html, plotting
 
+    say = say or (lambda _text: None)
     baseline = baseline or registry.baseline("loop")
+    parts = list(parts) or [Part(results, tuple(sources))]
     folder = Path(folder)
     parent = folder.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -345,17 +629,35 @@ def write_report(results: Results, folder: str | Path = "reports", baseline: str
     try:
         names: list[str] = []
         figures: dict[str, str] = {}
-        todo, left_out = _figures(results, baseline)
-        try:
-            todo.update(plotting.training_figures(results))
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # hand-edited histories
-            left_out["train_cost"] = "the training histories in the file are unreadable"
-        for name, draw in todo.items():
-            fig = draw() if callable(draw) else draw
-            names += [p.name for p in plotting.save(fig, tmp, name)]
-            figures[name] = f"{name}.png"
-        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out))
+        left_out: dict[str, str] = {}
+        drawn_cost = False
+        for part in parts:
+            todo, skipped = _figures(part.results, baseline)
+            left_out.update({f"{k}{part.suffix}": v for k, v in skipped.items()})
+            try:
+                extra = plotting.training_figures(part.results)
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # hand-edited histories
+                extra = {}
+                left_out["train_cost"] = "the training histories in the file are unreadable"
+            if drawn_cost:  # the same histories travel with every part of a file: drawn once
+                extra.pop("train_cost", None)
+            drawn_cost |= "train_cost" in extra
+            todo.update(extra)
+            for name, draw in todo.items():
+                full = f"{name}{part.suffix}"
+                say(f"drawing {full}" + (f" ({part.title})" if part.title else ""))
+                fig = draw() if callable(draw) else draw
+                _sign(fig, part)
+                names += [p.name for p in plotting.save(fig, tmp, full)]
+                figures[full] = f"{full}.png"
+        ref = reference()
+        say("writing README.md")
+        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out, parts, ref))
         names.append("README.md")
+        say("writing report.html")
+        (tmp / "report.html").write_text(html.page(results, parts, {n: tmp / f"{n}.svg" for n in figures},
+                                                   sources, left_out, ref), encoding="utf-8")
+        names.append("report.html")
         return _move_into_place(tmp, folder, names)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -394,18 +696,20 @@ def check_output_folder(folder: Path) -> None:
 
 
 def report_files(files: Sequence[str], folder: str | Path, baseline: str | None = None,
-                 extra: Sequence[Results] = ()) -> tuple[Results, list[Path]]:
+                 extra: Sequence[Results] = (), say: Callable[[str], None] | None = None) -> tuple[Results, list[Path]]:
     """Load and merge the results ``files`` (plus ``extra`` already in memory), write their report into
     ``folder``; return (results, files written). Every file is checked before anything is drawn."""
     folder = Path(folder)
     check_output_folder(folder)
-    loaded = [*extra, *(load(f) for f in files)]
-    if not loaded:
+    named = [*(("a fresh run", r) for r in extra), *((relative(f, folder), load(f)) for f in files)]
+    if not named:
         raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
-    results = Results.merge(loaded)
+    results = Results.merge([r for _, r in named])
     if not results.records:
-        raise ValueError(f"no vecbench measurements in {', '.join(files)}")
-    return results, write_report(results, folder, baseline, [relative(f, folder) for f in files])
+        raise ValueError(f"no measurements in {', '.join(files)} (a vecbench results file, or pytest-benchmark "
+                         "JSON with at least one benchmark)")
+    parts = split([(name, r) for name, r in named if r.records])
+    return results, write_report(results, folder, baseline, [relative(f, folder) for f in files], parts, say)
 
 
 def relative(path: str, folder: Path) -> str:

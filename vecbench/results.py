@@ -8,7 +8,8 @@ A results file is::
 
 This module also reads pytest-benchmark JSON (``--benchmark-save`` /
 ``--benchmark-json``) into the same records: the benchmark suite stores the
-vecbench fields in each benchmark's ``extra_info``.
+vecbench fields in each benchmark's ``extra_info``; benchmarks of any other
+suite are read by :mod:`vecbench.foreign`.
 """
 
 from __future__ import annotations
@@ -313,6 +314,10 @@ class Results:
     interrupted: bool = False
     source: str = "vecbench"
     training: dict[str, Any] = field(default_factory=dict)
+    # Compute roof of the roofline (vecbench.bandwidth.measure_peak_gflops); empty in older files.
+    peak_gflops: dict[str, float] = field(default_factory=dict)
+    # Cold JIT compile per kernel, in a fresh cache ({"op/backend": seconds}; vecbench.coldstart).
+    cold_compile_s: dict[str, float] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -339,6 +344,8 @@ class Results:
             "settings": self.settings,
             "interrupted": self.interrupted,
             "training": self.training,
+            "peak_gflops": self.peak_gflops,
+            "cold_compile_s": self.cold_compile_s,
             "results": [r.to_dict() for r in self.records],
         }
 
@@ -363,6 +370,8 @@ class Results:
             interrupted=bool(d.get("interrupted", False)),
             source=d.get("source", "vecbench"),
             training=d.get("training", {}),
+            peak_gflops=dict(d.get("peak_gflops") or {}),
+            cold_compile_s=dict(d.get("cold_compile_s") or {}),
         )
 
     @classmethod
@@ -372,8 +381,13 @@ class Results:
         if not parts:
             raise ValueError("results: nothing to merge")
         merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
-                                     bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training))
+                                     bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training),
+                                     peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s))
         for p in parts[1:]:
+            for k, v in p.peak_gflops.items():
+                merged.peak_gflops.setdefault(k, v)
+            for key, s in p.cold_compile_s.items():
+                merged.cold_compile_s.setdefault(key, s)
             for k, v in p.bandwidth_gbps.items():
                 merged.bandwidth_gbps.setdefault(k, v)
             for k, v in p.training.items():
@@ -473,11 +487,14 @@ def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
+    from .foreign import from_benchmark
+
     records = []
     for bench in d.get("benchmarks", []):
         info = bench.get("extra_info", {})
-        if "op" not in info:
-            continue  # not a vecbench benchmark
+        if "op" not in info:  # any other suite: group -> op, test function -> series, numeric param -> size
+            records.append(from_benchmark(bench))
+            continue
         st = bench["stats"]
         # pytest-benchmark's own statistics (over all rounds) are kept as they are.
         samples = tuple(st.get("data") or ())
@@ -591,9 +608,10 @@ def _check_results(d: dict[str, Any]) -> dict[str, Any]:
     for name in ("machine", "settings", "training"):
         if not isinstance(d.get(name, {}), dict):
             raise ValueError(f"{name!r} must be an object; got {d[name]!r}")  # noqa: TRY004
-    bw = d.get("bandwidth_gbps", {})
-    if not (isinstance(bw, dict) and all(_number(v) and math.isfinite(v) for v in bw.values())):
-        raise ValueError(f"'bandwidth_gbps' must be an object of numbers; got {bw!r}")
+    for name in ("bandwidth_gbps", "peak_gflops", "cold_compile_s"):
+        obj = d.get(name, {})
+        if not (isinstance(obj, dict) and all(_number(v) and math.isfinite(v) for v in obj.values())):
+            raise ValueError(f"{name!r} must be an object of numbers; got {obj!r}")
     d = dict(d, results=[_check_record(r, f"results[{i}]") for i, r in enumerate(d["results"])])
     for name in ("created", "vecbench", "source"):
         if name in d and not isinstance(d[name], str):

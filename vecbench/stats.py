@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from functools import lru_cache
 from statistics import NormalDist
 
@@ -58,10 +59,13 @@ _NOTCH = 1.96 * 1.2533 / 1.349
 def _rank(n: int, confidence: float) -> int:
     """Largest 1-based rank ``j`` with ``2 P(Binomial(n, 1/2) <= j - 1) <= 1 - confidence`` (at least 1)."""
     alpha = 1.0 - confidence
-    cdf, j = 0.0, 1
+    # Exact integers: 2.0**n overflows a float past n = 1023 (pytest-benchmark saves thousands of rounds).
+    num, den = Fraction(alpha).limit_denominator(10**12).as_integer_ratio()
+    limit = num * 2**n  # 2 cum / 2**n > num / den  <=>  2 cum den > num 2**n
+    cum, j = 0, 1
     for k in range(n // 2 + 1):
-        cdf += math.comb(n, k) / 2.0**n
-        if 2 * cdf > alpha:
+        cum += math.comb(n, k)
+        if 2 * cum * den > limit:
             break
         j = k + 1  # 2 P(B <= k) is small enough: the interval can start at rank k + 1
     return max(1, min(j, (n + 1) // 2))
@@ -72,7 +76,7 @@ def median_ci_coverage(n: int, confidence: float = CONFIDENCE) -> float:
     if n < 1:
         return 0.0
     j = _rank(n, confidence)
-    return 1.0 - 2.0 * sum(math.comb(n, k) for k in range(j)) / 2.0**n
+    return 1.0 - float(Fraction(2 * sum(math.comb(n, k) for k in range(j)), 2**n))
 
 
 def median_ci(samples: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
