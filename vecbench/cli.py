@@ -463,7 +463,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             with contextlib.suppress(OSError):
                 journal.path.unlink(missing_ok=True)
         raise
+    if args.cold_compile and not results.interrupted:
+        results.cold_compile_s = _cold_compile(kwargs.get("ops"), kwargs.get("backends"))
     return _finish_run(results, out, console, journal)
+
+
+def _cold_compile(ops: Any, backends: Any) -> dict[str, float]:
+    """Each JIT kernel's compile in a fresh process with empty caches (progress on stderr)."""
+    from .coldcompile import measure_cold_compile
+    from .registry import kernels
+
+    return measure_cold_compile(kernels(ops, backends), say=lambda text: print(text, file=sys.stderr))
 
 
 # ---------------------------------------------------------------- compare
@@ -589,6 +599,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .training import convergence_histories
 
         results = run(sizes="default", progress=True)
+        results.cold_compile_s = _cold_compile(None, None)
         console.print("training BGD, MBGD and SGD for the convergence figure")
         results.training["histories"] = convergence_histories()
         path = results.save(folder / "results.json")
@@ -724,6 +735,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "quiet (default: no waiting)")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--cold-compile", action="store_true",
+                   help="also time each JIT kernel's first call in a fresh process with empty compile caches "
+                        "(what a first-time user waits; ~5 s per kernel) (default: off)")
 
 
 def _add_axis_options(p: argparse.ArgumentParser) -> None:

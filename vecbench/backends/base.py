@@ -143,6 +143,14 @@ class Backend:
         self._seen.add(key)
         return first, None
 
+    def fresh_cache_env(self, folder: str) -> dict[str, str]:
+        """Environment variables that make a new process start with empty compile caches in ``folder``.
+
+        Used to measure a cold compile (:mod:`vecbench.coldcompile`); a backend
+        without an on-disk cache needs none: a new process compiles from scratch.
+        """
+        return {}
+
     # ------------------------------------------------------------ threads
     @contextlib.contextmanager
     def thread_limit(self, threads: int) -> Iterator[None]:

@@ -64,6 +64,9 @@ class NumbaBackend(Backend):
             return False, None
         return True, after[1] > before[1]
 
+    def fresh_cache_env(self, folder: str) -> dict[str, str]:
+        return {"NUMBA_CACHE_DIR": folder}
+
     @contextlib.contextmanager
     def thread_limit(self, threads: int) -> Iterator[None]:
         import numba
