@@ -91,10 +91,11 @@ def reference(x, y, W1, W2, lr):
 def make_inputs(size, dtype, rng):
     """The slide's data (``randn`` everywhere) and a learning rate that makes the step visible.
 
-    ``lr = 0.1 / max |dloss/dW|`` (one significant digit) moves the largest
-    weight by about a tenth: 1e-6 at the slide's size, as on the slide; at
-    other sizes the step still changes the weights well above the tolerance,
-    so a wrong gradient cannot hide behind an unchanged ``W``.
+    ``lr = 1 / max |dloss/dW|`` (one significant digit) moves the largest
+    weight by about 1, the scale of the ``randn`` weights: that is the slide's
+    1e-6 at the slide's size, and at other sizes the step still changes the
+    weights far above the tolerance, so a wrong gradient cannot hide behind an
+    almost unchanged ``W``.
     """
     N, D, H, Do = size["N"], size["D_in"], size["H"], size["D_out"]
     x = rng.standard_normal((N, D))
@@ -103,7 +104,7 @@ def make_inputs(size, dtype, rng):
     W2 = rng.standard_normal((H, Do))
     g1, g2, _ = reference(x, y, W1, W2, -1.0)  # W + dW: recover the gradients
     gmax = max(float(np.max(np.abs(g1 - W1))), float(np.max(np.abs(g2 - W2))), 1e-300)
-    lr = float(f"{0.1 / gmax:.0e}")
+    lr = float(f"{1.0 / gmax:.0e}")
     return x.astype(dtype), y.astype(dtype), W1.astype(dtype), W2.astype(dtype), lr
 
 
