@@ -198,6 +198,65 @@ def _facts(facts: Any) -> str:
     return ", ".join(parts) or "no details"
 
 
+# ---------------------------------------------------------------- static vs dynamic graph
+# (static graph, dynamic graph) backend pairs: JAX's jit against eager PyTorch, hand-derived
+# gradients and autodiff alike. Pairs whose backends are not in the results are left out.
+GRAPH_PAIRS = (("jax", "torch"), ("jax_autodiff", "torch_autodiff"))
+
+
+def break_even_steps(compile_s: float | None, static_s: float, dynamic_s: float) -> float | None:
+    """Steps after which a static graph has paid for its trace + compile time.
+
+    ``compile + n static_s <= n dynamic_s`` from ``n = compile / (dynamic_s - static_s)`` on;
+    None when the static graph is not faster per step (it never pays back), 0 when nothing
+    was compiled (``compile_s`` 0 or unknown).
+    """
+    if dynamic_s <= static_s:
+        return None
+    return max(0.0, compile_s or 0.0) / (dynamic_s - static_s)
+
+
+def static_vs_dynamic(results: Results) -> list[dict[str, Any]]:
+    """One row per (op, size, pair) measured by both backends of a :data:`GRAPH_PAIRS` pair (float64).
+
+    Keys: ``op``, ``label``, ``static``, ``dynamic``, ``static_s`` and ``dynamic_s`` (median time per
+    call: one step, or one epoch for ``train_epoch``), ``compile_s`` (the static graph's first-call
+    trace + compile), ``break_even`` (see :func:`break_even_steps`).
+    """
+    by = {(r.op, r.label, r.backend): r for r in results if r.ok and r.dtype == "float64" and r.timing}
+    rows = []
+    for (op, label, static), r in by.items():
+        for s, d in GRAPH_PAIRS:
+            other = by.get((op, label, d))
+            if s != static or other is None or r.timing is None or other.timing is None:
+                continue
+            rows.append({"op": op, "label": label, "static": s, "dynamic": d, "static_s": r.timing.median_s,
+                         "dynamic_s": other.timing.median_s, "compile_s": r.timing.compile_time_s,
+                         "break_even": break_even_steps(r.timing.compile_time_s, r.timing.median_s,
+                                                        other.timing.median_s)})
+    return rows
+
+
+def static_vs_dynamic_lines(results: Results) -> list[str]:
+    """The report's "static vs dynamic graph" section (markdown lines; none without both backends)."""
+    rows = static_vs_dynamic(results)
+    if not rows:
+        return []
+    out = ["## Static vs dynamic graph", "",
+           "A static graph (`jax.jit`) is traced and compiled once per shape, then runs with no Python per "
+           "operation; a dynamic graph (eager PyTorch) is rebuilt, one dispatch per operation, at every call. "
+           "Break-even: the number of calls after which the static graph's trace + compile time is paid back "
+           "by its faster calls (never: it is not faster per call).", "",
+           "| op | size | static | time per call | trace + compile | dynamic | time per call | break-even calls |",
+           "|---|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        be = r["break_even"]
+        be_text = "never" if be is None else f"{math.ceil(be):,}"
+        out.append(f"| {r['op']} | {r['label']} | {r['static']} | {_fmt_time(r['static_s'])} | "
+                   f"{_fmt_time(r['compile_s'])} | {r['dynamic']} | {_fmt_time(r['dynamic_s'])} | {be_text} |")
+    return out + [""]
+
+
 def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str) -> str:
     out = ["# vecbench report", ""]
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
@@ -248,6 +307,7 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
             axes = ", ".join(a.label for a in registry.spec(op).axes)
             out += [f"## `{op}`: what vectorization buys at each {axes}", "", *table, ""]
 
+    out += static_vs_dynamic_lines(results)
     out += ["## Figures", ""]
     captions = {
         "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
