@@ -34,11 +34,11 @@ def test_lecture_graph_numbers(framework):
     assert (g.u, g.v, g.J) == (6.0, 11.0, 33.0)
     assert g.grads == {"v": 3.0, "u": 3.0, "a": 3.0, "b": 6.0, "c": 9.0}
     a, b, c = g.nudges
-    assert (a.name, a.after) == ("a", 5.001) and a.J == pytest.approx(33.003, abs=1e-12)
+    assert (a.name, a.after) == ("a", 5.001) and pytest.approx(33.003, abs=1e-12) == a.J
     assert a.u == 6.0 and a.v == pytest.approx(11.001, abs=1e-12)
     assert (b.name, b.after) == ("b", 3.001) and b.u == pytest.approx(6.002, abs=1e-12)
-    assert b.J == pytest.approx(33.006, abs=1e-12)
-    assert c.u == pytest.approx(6.003, abs=1e-12) and c.J == pytest.approx(33.009, abs=1e-12)
+    assert pytest.approx(33.006, abs=1e-12) == b.J
+    assert c.u == pytest.approx(6.003, abs=1e-12) and pytest.approx(33.009, abs=1e-12) == c.J
     # The finite differences agree with the backward pass.
     np.testing.assert_allclose([n.slope for n in g.nudges], [g.grads[k] for k in "abc"], rtol=1e-9)
 
@@ -48,7 +48,7 @@ def test_lecture_graph_elsewhere(framework):
     # Another point: dJ/da = 3, dJ/db = 3c, dJ/dc = 3b.
     _needs(framework)
     g = lecture_graph(framework, a=-1.5, b=0.25, c=4.0, h=1e-6)
-    assert g.J == pytest.approx(3 * (-1.5 + 1.0))
+    assert pytest.approx(3 * (-1.5 + 1.0)) == g.J
     assert g.grads == pytest.approx({"v": 3.0, "u": 3.0, "a": 3.0, "b": 12.0, "c": 0.75})
 
 

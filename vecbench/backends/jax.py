@@ -50,7 +50,7 @@ _OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost",
 def _x64() -> contextlib.AbstractContextManager[Any]:
     import jax
 
-    return jax.enable_x64(True)  # type: ignore[no-any-return]
+    return jax.enable_x64(True)
 
 
 class JaxBackend(Backend):

@@ -77,7 +77,7 @@ def _dW1_row(d, x, dh, W1, lr, W1_new, acc):
 
 @numba.njit(**JIT)
 def _scratch(x, W1, W2):
-    N, (D, H), Do = x.shape[0], W1.shape, W2.shape[1]
+    N, H, Do = x.shape[0], W1.shape[1], W2.shape[1]
     pre, h, dh = np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
     return pre, h, dh, np.empty((N, Do)), np.empty(N), np.empty_like(W1), np.empty_like(W2)
 
