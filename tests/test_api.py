@@ -16,7 +16,7 @@ from vecbench.gradcheck import numerical_grad
 def test_import_is_light():
     code = (
         "import sys, vecbench as vb; vb.ops(); vb.kernel('dot', 'numpy');"
-        "heavy = [m for m in ('numba', 'matplotlib', 'rich') if m in sys.modules];"
+        "heavy = [m for m in ('numba', 'matplotlib', 'rich', 'jax', 'torch') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -25,12 +25,18 @@ def test_import_is_light():
 
 def test_every_op_has_every_builtin_backend():
     assert vb.ops() == ["dot", "matvec", "col_percent", "standardize", "sigmoid",
-                        "logreg_cost", "logreg_grad", "logreg_step", "train_epoch"]
+                        "logreg_cost", "logreg_grad", "logreg_step", "train_epoch", "mlp_step"]
     builtin = [vb.registry.BACKENDS[name].name for name in vb.backends()
                if type(vb.backend(name)).__module__.startswith("vecbench.backends.")]
-    assert len(builtin) >= 4
+    # The autodiff backends differ from their framework's only where a gradient is taken.
+    autodiff = [b for b in builtin if b.endswith("_autodiff")]
+    full = [b for b in builtin if b not in autodiff]
+    assert len(full) >= 6 and len(autodiff) >= 2
     for op in vb.ops():
-        assert [b for b in vb.backends(op) if b in builtin] == builtin
+        assert [b for b in vb.backends(op) if b in full] == full
+    for b in autodiff:
+        assert vb.backends().index(b) > vb.backends().index(b.removesuffix("_autodiff"))
+        assert set(vb.backend(b).kernels) == {"logreg_cost", "logreg_grad", "logreg_step", "train_epoch"}
 
 
 def test_kernel_is_documented_callable():

@@ -125,3 +125,25 @@ def test_report_shows_intervals_flags_and_skip_footnotes(tmp_path):
     assert "## Measurements to treat with care" in text and "| dot | numpy | 1e4 |" in text
     assert "[^1]: time budget: test" in text
     assert f"{rows['numpy']['vs_loop']:.3g}x ({lo:.3g}-{hi:.3g})" in text
+
+
+def test_static_vs_dynamic_break_even():
+    from vecbench.report import break_even_steps, static_vs_dynamic, static_vs_dynamic_lines
+
+    def rec(backend, median, compile_s=None, op="mlp_step"):
+        t = Timing((median,) * 3, 1, median, median, 0.0, compile_time_s=compile_s)
+        return Record(op, backend, {"N": 64}, "64", "float64", 1, timing=t)
+
+    # 0.5 s to compile, then 1 ms per step against 3 ms: paid back after 250 steps.
+    res = Results(records=[rec("jax", 1e-3, 0.5), rec("torch", 3e-3), rec("numpy", 2e-3),
+                           rec("jax", 5e-3, 0.2, op="logreg_grad"), rec("torch", 4e-3, op="logreg_grad")])
+    rows = {r["op"]: r for r in static_vs_dynamic(res)}
+    assert rows["mlp_step"]["break_even"] == pytest.approx(250.0)
+    assert rows["mlp_step"]["compile_s"] == 0.5 and rows["mlp_step"]["dynamic"] == "torch"
+    assert rows["logreg_grad"]["break_even"] is None  # slower per call: never pays back
+    text = "\n".join(static_vs_dynamic_lines(res))
+    assert "## Static vs dynamic graph" in text
+    assert "| mlp_step | 64 | jax | 1 ms | 500 ms | torch | 3 ms | 250 |" in text
+    assert "| logreg_grad | 64 | jax | 5 ms | 200 ms | torch | 4 ms | never |" in text
+    assert break_even_steps(None, 1.0, 2.0) == 0.0
+    assert static_vs_dynamic_lines(Results(records=[rec("numpy", 1e-3)])) == []

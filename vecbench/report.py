@@ -492,6 +492,9 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     be = _break_even_lines(results)
     if be:
         out += [f"{h} Decision data: when does compiling pay?", "", *be]
+    graphs = static_vs_dynamic_lines(results)
+    if graphs:
+        out += [f"{h} Static vs dynamic graph", "", *graphs]
     side = _reference_lines(results, ref)
     if side:
         out += [f"{h} Your machine beside the reference", "", *side]
@@ -504,6 +507,68 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
         for name, path in mine.items():
             out += [f"#### {caption(name, part.suffix)}", "", f"![{name}]({path})", ""]
     return out
+
+
+# ---------------------------------------------------------------- static vs dynamic graph
+def graph_pairs() -> list[tuple[str, str]]:
+    """(static graph, dynamic graph) backend pairs that compute gradients the same way (by hand or by
+    autodiff), from what each backend declares (``Backend.graph``, ``Backend.gradients``)."""
+    known = list(registry.iter_backends())
+    return [(s.name, d.name) for s in known if s.graph == "static"
+            for d in known if d.graph == "dynamic" and d.gradients == s.gradients]
+
+
+def break_even_steps(compile_s: float | None, static_s: float, dynamic_s: float) -> float | None:
+    """Steps after which a static graph has paid for its trace + compile time.
+
+    ``compile + n static_s <= n dynamic_s`` from ``n = compile / (dynamic_s - static_s)`` on;
+    None when the static graph is not faster per step (it never pays back), 0 when nothing
+    was compiled (``compile_s`` 0 or unknown).
+    """
+    if dynamic_s <= static_s:
+        return None
+    return max(0.0, compile_s or 0.0) / (dynamic_s - static_s)
+
+
+def static_vs_dynamic(results: Results) -> list[dict[str, Any]]:
+    """One row per (op, size, pair) measured by both backends of a :func:`graph_pairs` pair (float64).
+
+    Keys: ``op``, ``label``, ``static``, ``dynamic``, ``static_s`` and ``dynamic_s`` (median time per
+    call: one step, or one epoch for ``train_epoch``), ``compile_s`` (the static graph's first-call
+    trace + compile), ``break_even`` (see :func:`break_even_steps`).
+    """
+    by = {(r.op, r.label, r.backend): r for r in results if r.ok and r.dtype == "float64" and r.timing}
+    rows = []
+    pairs = graph_pairs()
+    for (op, label, static), r in by.items():
+        for s, d in pairs:
+            other = by.get((op, label, d))
+            if s != static or other is None or r.timing is None or other.timing is None:
+                continue
+            rows.append({"op": op, "label": label, "static": s, "dynamic": d, "static_s": r.timing.median_s,
+                         "dynamic_s": other.timing.median_s, "compile_s": r.timing.compile_time_s,
+                         "break_even": break_even_steps(r.timing.compile_time_s, r.timing.median_s,
+                                                        other.timing.median_s)})
+    return rows
+
+
+def static_vs_dynamic_lines(results: Results) -> list[str]:
+    """The report's "static vs dynamic graph" section (markdown lines; none without both backends)."""
+    rows = static_vs_dynamic(results)
+    if not rows:
+        return []
+    out = ["A static graph (e.g. `jax.jit`) is traced and compiled once per shape, then runs with no Python per "
+           "operation; a dynamic graph (e.g. eager PyTorch) is rebuilt, one dispatch per operation, at every call. "
+           "Break-even: the number of calls after which the static graph's trace + compile time is paid back "
+           "by its faster calls (never: it is not faster per call).", "",
+           "| op | size | static | time per call | trace + compile | dynamic | time per call | break-even calls |",
+           "|---|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        be = r["break_even"]
+        be_text = "never" if be is None else f"{math.ceil(be):,}"
+        out.append(f"| {r['op']} | {r['label']} | {r['static']} | {_fmt_time(r['static_s'])} | "
+                   f"{_fmt_time(r['compile_s'])} | {r['dynamic']} | {_fmt_time(r['dynamic_s'])} | {be_text} |")
+    return out + [""]
 
 
 def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str], baseline: str,

@@ -478,8 +478,10 @@ def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
     m = dict(m)
     backends = dict(m.get("backends") or {})
     if "numpy" in m and "numpy" not in backends:
-        backends["numpy"] = {"available": True, "version": m.pop("numpy"),
-                             "blas": [b for b in m.get("blas", []) if b.get("user_api") == "blas"]}
+        blas = [b for b in m.get("blas", []) if isinstance(b, dict) and b.get("user_api") == "blas"]
+        # NumPy's own BLAS (its wheels bundle it under numpy.libs), not another package's that was loaded too.
+        own = [b for b in blas if "numpy" in str(b.get("filepath", ""))]
+        backends["numpy"] = {"available": True, "version": m.pop("numpy"), "blas": own or blas}
     if isinstance(m.get("numba"), dict) and "numba" not in backends:
         backends["numba"] = m.pop("numba")
     m["backends"] = backends

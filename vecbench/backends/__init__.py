@@ -26,4 +26,8 @@ BUILTIN = (
     "vecbench.backends.numpy:NumpyBackend",
     "vecbench.backends.numba:NumbaBackend",
     "vecbench.backends.numba_parallel:NumbaParallelBackend",
+    "vecbench.backends.jax:JaxBackend",
+    "vecbench.backends.torch:TorchBackend",
+    "vecbench.backends.jax:JaxAutodiffBackend",
+    "vecbench.backends.torch:TorchAutodiffBackend",
 )

@@ -64,6 +64,12 @@ class Backend:
     s_per_flop : float or None
         A pessimistic seconds-per-flop guess for backends slow enough to need
         one before anything is measured (the time budget uses it); None otherwise.
+    graph : str or None
+        ``"static"`` (traced and compiled once, e.g. ``jax.jit``) or ``"dynamic"``
+        (rebuilt at every call, e.g. eager PyTorch): the report pairs them.
+    gradients : str
+        ``"hand"`` (the lecture's derivation) or ``"autodiff"``: how its
+        logistic-regression gradients are computed.
     """
 
     name: ClassVar[str] = ""
@@ -75,6 +81,8 @@ class Backend:
     style: ClassVar[Mapping[str, str]] = {}
     kernels: ClassVar[Mapping[str, Callable[..., Any] | str]] = {}
     s_per_flop: ClassVar[float | None] = None
+    graph: ClassVar[str | None] = None
+    gradients: ClassVar[str] = "hand"
 
     def __init__(self) -> None:
         if not self.name:

@@ -35,6 +35,7 @@ def _kernels(suffix: str) -> dict[str, str]:
         "logreg_grad": f"{_OPS}.logreg_numba:grad{suffix}",
         "logreg_step": f"{_OPS}.logreg_numba:step{suffix}",
         "train_epoch": f"{_OPS}.train_numba:train_epoch{suffix}",
+        "mlp_step": f"{_OPS}.mlp_numba:mlp_step{suffix}",
     }
 
 

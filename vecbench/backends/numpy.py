@@ -47,6 +47,7 @@ class NumpyBackend(Backend):
         "logreg_grad": f"{_OPS}.logreg:grad_numpy",
         "logreg_step": f"{_OPS}.logreg:step_numpy",
         "train_epoch": f"{_OPS}.train:train_epoch_numpy",
+        "mlp_step": f"{_OPS}.mlp:mlp_step_numpy",
     }
 
     @contextlib.contextmanager

@@ -36,6 +36,7 @@ class PythonBackend(Backend):
         "logreg_grad": f"{_OPS}.logreg:grad_python",
         "logreg_step": f"{_OPS}.logreg:step_python",
         "train_epoch": f"{_OPS}.train:train_epoch_python",
+        "mlp_step": f"{_OPS}.mlp:mlp_step_python",
     }
 
     def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:

@@ -13,3 +13,4 @@ from . import matvec  # noqa: F401
 from . import broadcast  # noqa: F401
 from . import logreg  # noqa: F401
 from . import train  # noqa: F401
+from . import mlp  # noqa: F401

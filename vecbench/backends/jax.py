@@ -1,0 +1,138 @@
+"""The ``jax`` backends: ``jax.jit``, the static graph.
+
+A kernel is a Python function that JAX traces once per argument shape and
+dtype into a graph, which XLA compiles and then runs with no Python in the
+loop: the lecture's *static graph* (build the whole graph, then feed data).
+The harness stores the first call's trace + compile time as
+``compile_time_s``, as it does for Numba; the backend tells a compiling call
+from the jitted functions' own cache sizes.
+
+Float64 and x64 mode
+    JAX computes in float32 unless its ``jax_enable_x64`` flag is set. This
+    backend never sets it globally: every call (the conversion of inputs in
+    :meth:`JaxBackend.prepare`, the timed kernel and the wait for its result)
+    runs inside ``jax.enable_x64(True)``, a thread-local context that is
+    restored on exit. The user's own JAX code in the same process keeps its
+    setting (float32 by default); float64 arrays created by vecbench and
+    handed back are NumPy arrays. Entering the context costs about 1 us per
+    call, included in the timed call.
+
+Threads
+    XLA's CPU thread pool is sized once, when JAX starts (``XLA_FLAGS``,
+    e.g. ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
+    for one thread); ``--threads`` cannot change it afterwards, and
+    :meth:`JaxBackend.threads` says None (not known) unless ``XLA_FLAGS`` pins it.
+
+Results come back as NumPy values; the timed call includes
+``block_until_ready`` (JAX dispatches asynchronously), never the conversion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import Backend
+
+__all__ = ["JaxAutodiffBackend", "JaxBackend"]
+
+_MODULE = "vecbench.operations.jax_kernels"
+_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
+        "train_epoch", "mlp_step")
+
+
+def _x64() -> contextlib.AbstractContextManager[Any]:
+    import jax
+
+    return jax.enable_x64(True)
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    graph = "static"
+    description = "JAX jax.jit (static graph: traced and compiled by XLA per shape and dtype), x64 contained per call"
+    requires = ("jax",)
+    install = "vecbench[jax]"
+    role = "compiled"
+    jit = True
+    style: ClassVar[dict[str, str]] = {"color": "#9467bd", "marker": "D"}
+    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
+
+    @property
+    def install_hint(self) -> str:
+        return f"the {self.name} backend needs jax: pip install 'vecbench[jax]' (or pip install jax)"
+
+    def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        import jax
+
+        args = args[:-1] if has_out else args
+        with _x64():
+            return tuple(jax.device_put(a) if isinstance(a, np.ndarray) else a for a in args)
+
+    def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
+        if has_out:
+            out = args[-1]
+            out[...] = np.asarray(result)
+            return out
+        if isinstance(result, tuple):
+            return tuple(np.asarray(r) for r in result)
+        return np.asarray(result)
+
+    def sync(self, result: Any) -> Any:
+        import jax
+
+        return jax.block_until_ready(result)
+
+    def compile_state(self, kernel: Any) -> int | None:
+        """Compiled programs held by the jitted functions of the kernel module (None before it loads)."""
+        module = sys.modules.get(kernel.module) or importlib.import_module(kernel.module)
+        sizes = [f._cache_size() for f in vars(module).values() if hasattr(f, "_cache_size")]
+        return sum(sizes) if sizes else None
+
+    def compiled(self, kernel: Any, before: Any, after: Any, args: tuple[Any, ...]) -> tuple[bool, bool | None]:
+        if before is None or after is None:  # no counter: first call per signature compiles
+            return super().compiled(kernel, before, after, args)
+        return after > before, None
+
+    def threads(self) -> int | None:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "intra_op_parallelism_threads=" in flags:
+            return int(flags.split("intra_op_parallelism_threads=")[1].split()[0])
+        return None
+
+    def metadata(self) -> dict[str, Any]:
+        if not self.available:
+            return {"available": False, "install": self.install_hint}
+        import jax
+        import jaxlib
+
+        return {"available": True, "version": jax.__version__, "jaxlib": jaxlib.__version__,
+                "devices": [str(d) for d in jax.devices()], "x64": "enabled per call (jax.enable_x64 context)",
+                "xla_flags": os.environ.get("XLA_FLAGS", ""),
+                "threads": "XLA's pool, sized at start-up (XLA_FLAGS); --threads does not apply"}
+
+    @contextlib.contextmanager
+    def thread_limit(self, threads: int) -> Iterator[None]:
+        # XLA sizes its pool when JAX starts; nothing to change at run time (see the module docstring).
+        yield
+
+
+class JaxAutodiffBackend(JaxBackend):
+    """The logistic-regression gradients from ``jax.grad`` of the cost alone, not the hand derivation."""
+
+    name = "jax_autodiff"
+    gradients = "autodiff"
+    description = "JAX jax.jit + jax.grad of the cost alone (autodiff instead of the hand-derived dz = a - y)"
+    style: ClassVar[dict[str, str]] = {"color": "#c5b0d5", "marker": "d"}
+    kernels: ClassVar[dict[str, Any]] = {
+        "logreg_cost": f"{_MODULE}:logreg_cost",
+        "logreg_grad": f"{_MODULE}:logreg_grad_autodiff",
+        "logreg_step": f"{_MODULE}:logreg_step_autodiff",
+        "train_epoch": f"{_MODULE}:train_epoch_autodiff",
+    }

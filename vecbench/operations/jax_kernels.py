@@ -1,0 +1,175 @@
+"""JAX kernels of every op (the ``jax`` and ``jax_autodiff`` backends), one ``jax.jit`` each.
+
+Each public function enters ``jax.enable_x64(True)`` (float64 stays float64,
+see :mod:`vecbench.backends.jax`) and calls its jitted graph; JAX traces and
+XLA compiles that graph on the first call for each shape and dtype. The
+formulas are the NumPy kernels' own, so NaN and inf propagate as in NumPy.
+
+``train_epoch`` is one compiled program for the whole epoch: ``lax.scan``
+over the full batches, then one step on the smaller last batch, if any, so
+no step returns to Python. The ``*_autodiff`` kernels differentiate the cost
+alone with ``jax.value_and_grad`` instead of using ``dz = a - y``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .broadcast import CONSTANT_RTOL
+
+
+def _kernel(static: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Jit ``fn`` and call it inside the x64 context; the wrapper exposes the jit's cache size."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        jitted = jax.jit(fn, static_argnames=static)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with jax.enable_x64(True):
+                return jitted(*args, **kwargs)
+
+        call._cache_size = jitted._cache_size  # type: ignore[attr-defined]  # read by JaxBackend.compile_state
+        return call
+
+    return wrap
+
+
+# ---------------------------------------------------------------- vector ops
+@_kernel()
+def dot(a, b):
+    return jnp.dot(a, b)
+
+
+@_kernel()
+def matvec(A, v):
+    return A @ v
+
+
+@_kernel()
+def col_percent(A):
+    return (A * 100) / A.sum(axis=0)
+
+
+@_kernel()
+def standardize(X):
+    # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype.
+    mu = jnp.mean(X, axis=1, keepdims=True, dtype=jnp.float64)
+    d = (X - mu).astype(X.dtype)
+    sigma = jnp.sqrt(jnp.mean(jnp.square(d.astype(jnp.float64)), axis=1, keepdims=True))
+    const = sigma <= CONSTANT_RTOL * jnp.abs(mu)
+    return jnp.where(const, 0.0, d / jnp.where(const, 1.0, sigma)).astype(X.dtype)
+
+
+def _sigmoid(z):
+    e = jnp.exp(-jnp.abs(z))
+    return jnp.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+@_kernel()
+def sigmoid(z):
+    return _sigmoid(z)
+
+
+# ---------------------------------------------------------------- logistic regression
+def _cost(w, b, X, y):
+    z = w @ X + b
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z)
+
+
+def _grad_hand(w, b, X, y):
+    """The lecture's derivation: dz = a - y, dw = X dz / m, db = mean(dz)."""
+    z = w @ X + b
+    J = jnp.mean(jnp.logaddexp(0.0, z) - y * z)
+    dz = _sigmoid(z) - y
+    return X @ dz / X.shape[1], jnp.mean(dz), J
+
+
+def _grad_auto(w, b, X, y):
+    """Reverse-mode autodiff of the cost alone."""
+    J, (dw, db) = jax.value_and_grad(_cost, argnums=(0, 1))(w, b, X, y)
+    return dw, db, J
+
+
+@_kernel()
+def logreg_cost(w, b, X, y):
+    return _cost(w, b, X, y)
+
+
+@_kernel()
+def logreg_grad(w, b, X, y):
+    return _grad_hand(w, b, X, y)
+
+
+@_kernel()
+def logreg_grad_autodiff(w, b, X, y):
+    return _grad_auto(w, b, X, y)
+
+
+def _step(grad, w, b, X, y, lr):
+    dw, db, J = grad(w, b, X, y)
+    return w - lr * dw, b - lr * db, J
+
+
+@_kernel()
+def logreg_step(w, b, X, y, lr):
+    return _step(_grad_hand, w, b, X, y, lr)
+
+
+@_kernel()
+def logreg_step_autodiff(w, b, X, y, lr):
+    return _step(_grad_auto, w, b, X, y, lr)
+
+
+# ---------------------------------------------------------------- one epoch, one program
+def _epoch(grad, w, b, X, y, lr, batch, perm):
+    m = X.shape[1]
+    full = m // batch
+
+    def step(carry, idx):
+        w, b = carry
+        dw, db, J = grad(w, b, X[:, idx], y[idx])  # the gather is part of every step
+        return (w - lr * dw, (b - lr * db).astype(X.dtype)), J
+
+    carry = (w, jnp.asarray(b, X.dtype))
+    carry, costs = lax.scan(step, carry, perm[:full * batch].reshape(full, batch))
+    if full * batch < m:  # the last, smaller batch: one more step of its own shape
+        carry, J = step(carry, perm[full * batch:])
+        costs = jnp.concatenate([costs, J[None]])
+    return carry[0], carry[1], costs
+
+
+@_kernel(static=("batch",))
+def _train_epoch(w, b, X, y, lr, batch, perm):
+    return _epoch(_grad_hand, w, b, X, y, lr, batch, perm)
+
+
+@_kernel(static=("batch",))
+def _train_epoch_autodiff(w, b, X, y, lr, batch, perm):
+    return _epoch(_grad_auto, w, b, X, y, lr, batch, perm)
+
+
+def train_epoch(w, b, X, y, lr, batch, perm):
+    return _train_epoch(w, b, X, y, lr, batch=batch, perm=perm)
+
+
+def train_epoch_autodiff(w, b, X, y, lr, batch, perm):
+    return _train_epoch_autodiff(w, b, X, y, lr, batch=batch, perm=perm)
+
+
+# ---------------------------------------------------------------- the slides' two-layer network
+def _mlp_loss(W1, W2, x, y):
+    h = jax.nn.relu(x @ W1)  # relu'(0) = 0, as the manual backward pass
+    return jnp.sum(jnp.square(h @ W2 - y))
+
+
+@_kernel()
+def mlp_step(x, y, W1, W2, lr):
+    loss, (g1, g2) = jax.value_and_grad(_mlp_loss, argnums=(0, 1))(W1, W2, x, y)
+    return W1 - lr * g1, W2 - lr * g2, loss

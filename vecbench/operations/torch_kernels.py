@@ -1,0 +1,139 @@
+"""Eager PyTorch kernels of every op (the ``torch`` and ``torch_autodiff`` backends).
+
+Each line dispatches one operation at once: the dynamic graph. The formulas
+are the NumPy kernels' own, so NaN and inf propagate as in NumPy. Inputs
+share memory with the caller's arrays (see :mod:`vecbench.backends.torch`),
+so no kernel writes into an input.
+
+``train_epoch`` runs the slide's loop: every step dispatches its operations
+from Python again. The ``*_autodiff`` kernels record the cost's graph and
+call ``backward()`` on it instead of using ``dz = a - y``; ``mlp_step`` is
+the slide's autograd step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .broadcast import CONSTANT_RTOL
+
+
+# ---------------------------------------------------------------- vector ops
+def dot(a, b):
+    return torch.dot(a, b)
+
+
+def matvec(A, v):
+    return torch.mv(A, v)
+
+
+def col_percent(A):
+    return (A * 100) / A.sum(dim=0)
+
+
+def standardize(X):
+    # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype.
+    mu = X.mean(dim=1, keepdim=True, dtype=torch.float64)
+    d = (X - mu).to(X.dtype)
+    sigma = torch.sqrt(torch.mean(torch.square(d.to(torch.float64)), dim=1, keepdim=True))
+    const = sigma <= CONSTANT_RTOL * mu.abs()
+    return torch.where(const, 0.0, d / torch.where(const, 1.0, sigma)).to(X.dtype)
+
+
+def _sigmoid(z):
+    e = torch.exp(-z.abs())
+    return torch.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def sigmoid(z):
+    return _sigmoid(z)
+
+
+# ---------------------------------------------------------------- logistic regression
+def _softplus(z):
+    # log(1 + e^z) without overflow; logaddexp's gradient is sigmoid(z), also at z = 0.
+    return torch.logaddexp(z, z.new_zeros(()))
+
+
+def _cost(w, b, X, y):
+    z = w @ X + b
+    return torch.mean(_softplus(z) - y * z)
+
+
+def logreg_cost(w, b, X, y):
+    return _cost(w, b, X, y)
+
+
+def _grad_hand(w, b, X, y):
+    """The lecture's derivation: dz = a - y, dw = X dz / m, db = mean(dz)."""
+    z = w @ X + b
+    J = torch.mean(_softplus(z) - y * z)
+    dz = _sigmoid(z) - y
+    return X @ dz / X.shape[1], dz.mean(), J
+
+
+def _grad_auto(w, b, X, y):
+    """``loss.backward()`` on the cost alone; the graph is recorded during this call."""
+    w = w.detach().requires_grad_(True)  # a fresh leaf: no gradient accumulates across calls
+    b = torch.as_tensor(b, dtype=X.dtype).detach().requires_grad_(True)
+    J = _cost(w, b, X, y)
+    J.backward()
+    return w.grad, b.grad, J.detach()
+
+
+def logreg_grad(w, b, X, y):
+    return _grad_hand(w, b, X, y)
+
+
+def logreg_grad_autodiff(w, b, X, y):
+    return _grad_auto(w, b, X, y)
+
+
+def _step(grad, w, b, X, y, lr):
+    dw, db, J = grad(w, b, X, y)
+    return w - lr * dw, b - lr * db, J
+
+
+def logreg_step(w, b, X, y, lr):
+    return _step(_grad_hand, w, b, X, y, lr)
+
+
+def logreg_step_autodiff(w, b, X, y, lr):
+    return _step(_grad_auto, w, b, X, y, lr)
+
+
+# ---------------------------------------------------------------- the slide's loop
+def _epoch(grad, w, b, X, y, lr, batch, perm):
+    m = X.shape[1]
+    costs = torch.empty(math.ceil(m / batch), dtype=torch.float64)
+    w = w.detach()
+    b = torch.tensor(b, dtype=X.dtype)
+    for k, start in enumerate(range(0, m, batch)):
+        idx = perm[start:start + batch]
+        dw, db, J = grad(w, b, X[:, idx], y[idx])  # the gather is part of every step
+        with torch.no_grad():
+            w = w - lr * dw
+            b = b - lr * db
+        costs[k] = J
+    return w, b, costs
+
+
+def train_epoch(w, b, X, y, lr, batch, perm):
+    return _epoch(_grad_hand, w, b, X, y, lr, batch, perm)
+
+
+def train_epoch_autodiff(w, b, X, y, lr, batch, perm):
+    return _epoch(_grad_auto, w, b, X, y, lr, batch, perm)
+
+
+# ---------------------------------------------------------------- the slides' two-layer network
+def mlp_step(x, y, W1, W2, lr):
+    W1 = W1.detach().requires_grad_(True)
+    W2 = W2.detach().requires_grad_(True)
+    y_pred = torch.relu(x @ W1) @ W2  # the slide's x.mm(w1).clamp(min=0).mm(w2), relu'(0) = 0
+    loss = torch.sum(torch.square(y_pred - y))
+    loss.backward()
+    with torch.no_grad():
+        return W1 - lr * W1.grad, W2 - lr * W2.grad, loss.detach()
