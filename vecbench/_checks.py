@@ -123,7 +123,7 @@ def check_count(op: str, name: str, x: Any, lo: int, hi: int | None = None) -> i
         raise TypeError(f"{op}: {name} must be an int; got {_describe(x)}") from None
     if value < lo or (hi is not None and value > hi):
         bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{op}: {name} must be {bound}; got {value}")
+        raise ValueError(f"{op}: {name} must be an int {bound}; got {value}")
     return value
 
 

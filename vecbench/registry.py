@@ -171,13 +171,16 @@ def _to_python(args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
 
 def _from_python(result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
     dtype = next(a.dtype for a in args if isinstance(a, np.ndarray))
-    if has_out:
-        out = args[-1]
-        out[...] = result
-        return out
-    if isinstance(result, tuple):
-        return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
-    return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
+    # A float beyond float32's range becomes inf silently, as it does when a
+    # compiled backend stores it: no warning from this backend only.
+    with np.errstate(over="ignore"):
+        if has_out:
+            out = args[-1]
+            out[...] = result
+            return out
+        if isinstance(result, tuple):
+            return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
+        return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
 
 
 BACKENDS: dict[str, Backend] = {

@@ -143,7 +143,8 @@ def _percent_needs_care(s: np.ndarray) -> np.ndarray:
 
 
 def col_percent_reference(A: np.ndarray) -> np.ndarray:
-    return _percent_careful(np.asarray(A, dtype=np.float64))
+    A = np.asarray(A, dtype=np.float64)
+    return col_percent_numpy(A, np.empty_like(A))
 
 
 def _standardize_careful(X: np.ndarray) -> np.ndarray:
@@ -169,7 +170,8 @@ def _standardize_needs_care(var: np.ndarray) -> np.ndarray:
 
 
 def standardize_reference(X: np.ndarray) -> np.ndarray:
-    return _standardize_careful(np.asarray(X, dtype=np.float64))
+    X = np.asarray(X, dtype=np.float64)
+    return standardize_numpy(X, np.empty_like(X))
 
 
 def make_matrix(size, dtype, rng):

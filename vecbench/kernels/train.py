@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_vector, check_positive
+from .._checks import _numeric, as_vector, check_positive
 from ..registry import Call, OpSpec, register
 from .logreg import _loss_and_sigmoid, check_model, make_model
 
@@ -32,6 +32,9 @@ from .logreg import _loss_and_sigmoid, check_model, make_model
 def _check_batch(op: str, batch_size: Any, m: int) -> int:
     if isinstance(batch_size, str) and batch_size == "full":
         return m
+    if isinstance(batch_size, (bool, np.bool_)):
+        # True would silently mean 1 (SGD): a bool is never a batch size.
+        raise TypeError(f"{op}: batch_size must be an int or 'full'; got bool {batch_size!r}")
     try:
         b = operator.index(batch_size)
     except TypeError:
@@ -44,12 +47,21 @@ def _check_batch(op: str, batch_size: Any, m: int) -> int:
 def _check_perm(op: str, perm: Any, m: int) -> np.ndarray:
     if perm is None:
         return np.arange(m, dtype=np.int64)
-    p = np.asarray(perm)
+    p = _numeric(op, "perm", perm)
     if p.dtype.kind not in "iu":
         raise TypeError(f"{op}: perm must be an integer array; got dtype {p.dtype}")
     p = as_vector(op, "perm", p).astype(np.int64, copy=False)
-    if p.shape != (m,) or not np.array_equal(np.sort(p), np.arange(m)):
+    if p.shape != (m,):
         raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got shape {p.shape}")
+    outside = p[(p < 0) | (p >= m)]
+    if outside.size:
+        raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got index {int(outside[0])}, "
+                         f"outside [0, {m - 1}]")
+    counts = np.bincount(p, minlength=m)
+    if (counts > 1).any():
+        i = int(np.argmax(counts > 1))
+        raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got index {i} "
+                         f"{int(counts[i])} times (and index {int(np.argmin(counts))} never)")
     return p
 
 
@@ -73,9 +85,23 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     Returns
     -------
     w : ndarray, shape (n_x,)
+        A new array (never ``w`` itself).
     b : float
     step_costs : ndarray, shape (ceil(m / batch_size),)
         The cost of each step's batch, before that step's update.
+
+    Notes
+    -----
+    NaN, inf and extreme values: each step is the IEEE float64 evaluation of
+    the update above, with the same per-example formulas as ``logreg_grad``
+    (``softplus(z) - y z``, ``sigmoid(+-inf) = 1, 0``), in every backend and
+    without warnings. A NaN in ``X``, ``y`` or ``w`` therefore turns every
+    later ``w``, ``b`` and step cost NaN; the epoch does not stop on its
+    own. :func:`vecbench.train` refuses non-finite data up front and stops
+    with an error at the first epoch whose weights or cost are not finite.
+    Unlike ``logreg_grad``, a step whose ``z = w . x + b`` overflows float64
+    is not recomputed exactly (``z`` is then ``+-inf``; where partial sums
+    overflow and cancel, backends may differ on that step).
     """
     op = "train_epoch"
     w, b, X, y = check_model(op, w, b, X, y)
@@ -128,6 +154,11 @@ def train_epoch_python(w, b, X, y, lr, batch, perm):
 
 
 def train_epoch_numpy(w, b, X, y, lr, batch, perm):
+    with np.errstate(all="ignore"):  # NaN/inf follow the op's rule, never a warning
+        return _epoch_numpy(w, b, X, y, lr, batch, perm)
+
+
+def _epoch_numpy(w, b, X, y, lr, batch, perm):
     m = X.shape[1]
     w = w.copy()
     costs = np.empty(math.ceil(m / batch))

@@ -127,7 +127,8 @@ def _epoch_parallel(w0, b, X, y, lr, batch, perm, nworkers):
 
 
 def _finish(w, b, costs, X):
-    return w.astype(X.dtype, copy=False), b, costs
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, silently, as in compiled code
+        return w.astype(X.dtype, copy=False), b, costs
 
 
 def train_epoch(w, b, X, y, lr, batch, perm):
