@@ -69,9 +69,10 @@ def make_classification(n_features: int = 30, m: int = 100_000, seed: int = 0,
     noise = check_positive(op, "noise", noise)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_features, m))
-    w_true = rng.standard_normal(n_features) * (2.0 / math.sqrt(n_features)) / noise
-    z = w_true @ X + 0.5
-    with np.errstate(over="ignore"):  # exp(-z) = inf for very small noise: P(y=1) = 0, as it should
+    w_dir = rng.standard_normal(n_features) * (2.0 / math.sqrt(n_features))
+    # A tiny noise sends z to +-inf: exp(-z) = inf or 0, P(y=1) = 0 or 1, as it should.
+    with np.errstate(over="ignore"):
+        z = (w_dir @ X) / noise + 0.5
         p = 1.0 / (1.0 + np.exp(-z))
     y = (rng.random(m) < p).astype(np.float64)
     if y.min() == y.max():  # one class only: relabel the most ambiguous example

@@ -147,8 +147,8 @@ def train_epoch_python(w, b, X, y, lr, batch, perm):
             db += dz
         nb = len(idx)
         for i in range(n_x):
-            w[i] -= lr * dw[i] / nb
-        b -= lr * db / nb
+            w[i] -= lr * (dw[i] / nb)  # the mean first: lr * sum could overflow
+        b -= lr * (db / nb)
         costs.append(J / nb)
     return w, b, costs
 
@@ -169,7 +169,7 @@ def _epoch_numpy(w, b, X, y, lr, batch, perm):
         costs[k] = np.mean(np.logaddexp(0.0, z) - yb * z)
         e = np.exp(-np.abs(z))
         dz = np.where(z >= 0, 1.0, e) / (1.0 + e) - yb
-        w -= lr * (Xb @ dz) / len(idx)
+        w -= lr * ((Xb @ dz) / len(idx))  # the mean first: lr * sum could overflow
         b -= lr * dz.mean()
     return w, b, costs
 
