@@ -164,6 +164,14 @@ def _fix_columns(A, out, s):
             _percent_col_careful(A, out, j)
 
 
+@numba.njit(**SAFE_JIT)
+def _scale_col(A, out, j, r):
+    # Without reassoc: with it, LLVM folds A * (100 / s) into (A * 100) / s,
+    # which overflows for |A| > 1.8e306 (measured: a row of 1e308 gave inf).
+    for i in range(A.shape[0]):
+        out[i, j] = A[i, j] * r
+
+
 @numba.njit(**JIT)
 def _percent_col(A, out, j):
     s = 0.0
@@ -172,9 +180,7 @@ def _percent_col(A, out, j):
     if not _sum_ok(s):
         _percent_col_careful(A, out, j)
         return
-    r = 100.0 / s
-    for i in range(A.shape[0]):
-        out[i, j] = A[i, j] * r
+    _scale_col(A, out, j, 100.0 / s)
 
 
 @numba.njit(**JIT)

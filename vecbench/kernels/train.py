@@ -75,6 +75,8 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     X : array_like, shape (n_x, m)
         One example per column.
     y : array_like, shape (m,)
+        Labels in ``[0, 1]`` (0/1, or probabilities); NaN and values
+        outside are refused.
     lr : float
         Learning rate, ``> 0``.
     batch_size : int or "full"
@@ -95,9 +97,10 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     NaN, inf and extreme values: each step is the IEEE float64 evaluation of
     the update above, with the same per-example formulas as ``logreg_grad``
     (``softplus(z) - y z``, ``sigmoid(+-inf) = 1, 0``), in every backend and
-    without warnings. A NaN in ``X``, ``y`` or ``w`` therefore turns every
-    later ``w``, ``b`` and step cost NaN; the epoch does not stop on its
-    own. :func:`vecbench.train` refuses non-finite data up front and stops
+    without warnings. A NaN in ``X`` or ``w`` therefore turns every later
+    ``w``, ``b`` and step cost NaN; the epoch does not stop on its own. The
+    mean gradient is formed before it is multiplied by ``lr``, so a huge
+    ``lr`` overflows only where ``lr * mean`` itself does. :func:`vecbench.train` refuses non-finite data up front and stops
     with an error at the first epoch whose weights or cost are not finite.
     Unlike ``logreg_grad``, a step whose ``z = w . x + b`` overflows float64
     is not recomputed exactly (``z`` is then ``+-inf``; where partial sums
@@ -105,6 +108,12 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     """
     op = "train_epoch"
     w, b, X, y = check_model(op, w, b, X, y)
+    outside = y[~((y >= 0) & (y <= 1))]
+    if outside.size:
+        # Labels far outside [0, 1] make dz = a - y huge, and the step's sums
+        # then overflow differently in each summation order.
+        raise ValueError(f"{op}: y must hold labels (or probabilities) in [0, 1]; got {outside.size} value(s) "
+                         f"outside, such as {outside[0]}")
     m = X.shape[1]
     return Call((w, b, X, y, check_positive(op, "lr", lr), _check_batch(op, batch_size, m), _check_perm(op, perm, m)),
                 post=lambda r: (r[0], float(r[1]), r[2]))
