@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from importlib import resources
-
 from typing import Any
 
 import numpy as np

@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_array, as_scalar, as_vector, check_count, check_finite, check_positive
+from ._checks import (
+    as_array,
+    as_scalar,
+    as_vector,
+    check_count,
+    check_finite,
+    check_positive,
+)
 from .kernels.logreg import check_model
 from .kernels.train import _check_batch
 from .registry import kernel

@@ -56,7 +56,7 @@ def exp_nonpos(x, out, bits):
         xj = x[j]
         # NaN and -inf take the clamp too, so the int conversion below always
         # sees a finite number (fptosi of NaN/inf is undefined in LLVM).
-        v = xj if xj >= EXP_MIN else EXP_MIN
+        v = xj if xj >= EXP_MIN else EXP_MIN  # noqa: FURB136 - max() would keep NaN
         n = np.floor(v * LOG2E + 0.5)
         r = (v - n * LN2_HI) - n * LN2_LO
         out[j] = _exp_poly(r)

@@ -236,7 +236,7 @@ def col_percent_numpy(A: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _standardize_row_python(row: list[float]) -> list[float]:
+def _standardize_row_python(row: list[float]) -> list[float] | None:
     """The fast path in float64 sums, or ``None`` when the row needs the careful path."""
     m = len(row)
     mu = 0.0

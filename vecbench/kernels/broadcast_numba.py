@@ -131,7 +131,7 @@ def _percent_col_careful(A, out, j):
     nan = pinf = ninf = False
     for i in range(m):
         a = A[i, j]
-        if a != a:
+        if math.isnan(a):
             nan = True
         elif a == np.inf:
             pinf = True

@@ -125,7 +125,7 @@ def validate_cost(w: Any, b: Any, X: Any, y: Any) -> Call:
 
     def post(r: Any) -> float:
         r = float(r)
-        return r if math.isfinite(r) else _careful(*args, grad=False)[2]
+        return r if math.isfinite(r) else _careful(args[0], args[1], args[2], args[3], grad=False)[2]
 
     return Call(args, post=post)
 
@@ -142,7 +142,7 @@ def _grad_post(args: tuple[Any, ...], lr: float | None = None) -> Any:
         r = (r[0], float(r[1]), float(r[2]))
         if _finite_result(r):
             return r
-        dw, db, J = _careful(*args[:4], grad=True)
+        dw, db, J = _careful(args[0], args[1], args[2], args[3], grad=True)
         with np.errstate(all="ignore"):
             if lr is not None:  # the step: w - lr dw, b - lr db at the careful gradient
                 dw, db = w.astype(np.float64) - lr * dw, b - lr * db
@@ -252,7 +252,7 @@ def cost_reference(w, b, X, y) -> float:
 
 
 def grad_reference(w, b, X, y):
-    w_, X_, y_, z, J = _forward_reference(w, b, X, y)
+    _, X_, y_, z, J = _forward_reference(w, b, X, y)
     with np.errstate(all="ignore"):
         dz = sigmoid_reference(z) - y_
         r = (X_ @ dz / X_.shape[1], float(dz.mean()), float(J))

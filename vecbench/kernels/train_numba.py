@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, SAFE_JIT, chunk_bounds, n_chunks, workers
+from ._jit import JIT, SAFE_JIT, chunk_bounds, n_chunks, workers
 from .logreg_numba import _loss_and_dz, loss_and_dz_block
 
 PARALLEL_MIN_BATCH = 2048
