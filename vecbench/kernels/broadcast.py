@@ -226,10 +226,11 @@ def col_percent_python(A: list[list[float]]) -> list[list[float]]:
 
 
 def col_percent_numpy(A: np.ndarray, out: np.ndarray) -> np.ndarray:
-    # A * (100 / s): no 100 * A that could overflow; s in float64 for float32 A too.
+    # The lecture's 100 * A / A.sum(axis=0), divided first: 100 * A overflows for |A| > 1.8e306.
     with np.errstate(all="ignore"):
-        s = A.sum(axis=0, dtype=np.float64)
-        np.multiply(A, 100.0 / s, out=out)
+        s = A.sum(axis=0)
+        np.divide(A, s, out=out)
+        np.multiply(out, 100.0, out=out)
         bad = _percent_needs_care(s)
         if bad.any():
             out[:, bad] = _percent_careful(A[:, bad].astype(np.float64))

@@ -120,7 +120,13 @@ def dot_python(a: list[float], b: list[float]) -> float:
 
 
 def dot_numpy(a: np.ndarray, b: np.ndarray) -> float:
-    with np.errstate(all="ignore"):  # overflow/NaN follow the op's rule, never a warning
+    # np.dot warns on overflow/NaN (it checks the FP flags after BLAS's ddot);
+    # np.vdot calls the same ddot and does not, and costs no np.errstate
+    # (measured 1.5-4 us per call, as much as the whole dot at n = 1e4).
+    # vdot copies strided input, so those go through np.dot in an errstate.
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return np.vdot(a, b)
+    with np.errstate(all="ignore"):
         return np.dot(a, b)
 
 

@@ -339,9 +339,10 @@ def step_python(w, b, X, y, lr):
 
 # ---------------------------------------------------------------- numpy
 def sigmoid_numpy(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):  # NaN and inf follow the op's rule, never a warning
-        e = np.exp(-np.abs(z))
-        return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
+    # No np.errstate needed (nothing here warns on NaN/inf), and none paid
+    # for: entering one costs microseconds, a tenth of a call at n = 1e3.
+    e = np.exp(-np.abs(z))
+    return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
 
 
 def _forward_numpy(w, b, X, y):
