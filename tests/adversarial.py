@@ -146,6 +146,28 @@ def medium_cases(op_name: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
             yield f"medium {size} arg{i} {label} {where}", base[:i] + (b,) + base[i + 1:]
 
 
+PAIR_VALUES = [np.nan, np.inf, -np.inf, 1e308, -1e308, 1e-310, -0.0, -2.5]
+
+
+def tiny_cases(op_name: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """Every pair of odd values, alternating through one float array, at the smallest sizes (1 and 2)."""
+    op = vb.spec(op_name)
+    for dim in (1, 2):
+        size = {key: dim for key in op.sizes["quick"][0]}
+        base = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in inputs(op, size))
+        for i, a in enumerate(base):
+            if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+                continue
+            for v, u in itertools.product(PAIR_VALUES, PAIR_VALUES):
+                if dim == 1 and u is not PAIR_VALUES[0]:
+                    continue  # one element: only v matters
+                b = np.array(a, dtype=np.float64)
+                flat = b.reshape(-1)
+                flat[0::2] = v
+                flat[1::2] = u
+                yield f"tiny {size} arg{i} = [{v!r}, {u!r}, ...]", base[:i] + (b,) + base[i + 1:]
+
+
 def _same(r: Any, e: Any, rtol: float, atol: float) -> str | None:
     """Why result ``r`` differs from expected ``e`` (None when it does not)."""
     if isinstance(e, tuple):
@@ -348,7 +370,7 @@ def run_grid(ops: list[str] | None = None) -> Tally:
     """Run every case of every op (all ops of the registry by default)."""
     tally = Tally()
     for op_name in ops or vb.ops():
-        for label, args in itertools.chain(cases(op_name), medium_cases(op_name)):
+        for label, args in itertools.chain(cases(op_name), tiny_cases(op_name), medium_cases(op_name)):
             check_case(tally, op_name, label, args)
         for label, make in _out_cases(op_name):
             args, _ = make()

@@ -67,6 +67,12 @@ def test_odd_values_follow_the_reference_without_warnings(k):
 
 
 @pytest.mark.parametrize("k", ALL_KERNELS, ids=kernel_id)
+def test_every_pair_of_odd_values_at_the_smallest_sizes(k):
+    for label, args in adv.tiny_cases(k.op.name):
+        _check(k, label, args)
+
+
+@pytest.mark.parametrize("k", ALL_KERNELS, ids=kernel_id)
 def test_odd_values_at_sizes_the_parallel_kernels_split(k):
     for label, args in adv.medium_cases(k.op.name):
         _check(k, label, args)
