@@ -125,9 +125,27 @@ def validate_cost(w: Any, b: Any, X: Any, y: Any) -> Call:
 
     def post(r: Any) -> float:
         r = float(r)
-        return r if math.isfinite(r) else _careful(args[0], args[1], args[2], args[3], grad=False)[2]
+        if math.isfinite(r) or not _overflow_possible(args):
+            return r
+        return _careful(args[0], args[1], args[2], args[3], grad=False)[2]
 
     return Call(args, post=post)
+
+
+def _overflow_possible(args: tuple[Any, ...], lr: float = 0.0) -> bool:
+    """Whether the fast kernels could overflow on ``(w, b, X, y)``: a NaN/inf input, or a bound
+    on ``|z|``, the cost's sum, ``X dz`` and the step reaching float range (see
+    :func:`vecbench.kernels.dot.overflow_possible`); else a non-finite result is a kernel bug."""
+    w, b, X, y = args[:4]
+    if not (np.isfinite(w).all() and np.isfinite(X).all() and np.isfinite(y).all()):
+        return True
+    n_x, m = X.shape
+    with np.errstate(all="ignore"):
+        mw, mx, my = (float(np.abs(a).max()) for a in (w, X, y))
+        z = n_x * mw * mx + abs(b)  # |z| <= this
+        dz = 1.0 + my  # |dz| <= this
+        bound = max(m * (2 * z + 1.0) * dz, m * mx * dz, lr * mx * dz + mw, lr * dz + abs(b))
+    return not bound < float(np.finfo(X.dtype).max) / 2
 
 
 def _finite_result(r: tuple[Any, Any, Any]) -> bool:
@@ -140,7 +158,7 @@ def _grad_post(args: tuple[Any, ...], lr: float | None = None) -> Any:
 
     def post(r: tuple[Any, Any, Any]) -> tuple[np.ndarray, float, float]:
         r = (r[0], float(r[1]), float(r[2]))
-        if _finite_result(r):
+        if _finite_result(r) or not _overflow_possible(args, lr or 0.0):
             return r
         dw, db, J = _careful(args[0], args[1], args[2], args[3], grad=True)
         with np.errstate(all="ignore"):

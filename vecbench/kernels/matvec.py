@@ -12,7 +12,7 @@ import numpy as np
 
 from .._checks import as_array, as_out, as_vector, common_float, copy_back, scratch_out
 from ..registry import Call, OpSpec, register
-from .dot import careful_dot_rows
+from .dot import careful_dot_rows, overflow_possible
 
 
 def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
@@ -51,7 +51,9 @@ def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
     def post(r: Any) -> np.ndarray:
         bad = ~np.isfinite(scratch)
         if bad.any():  # an overflowing partial sum, inf or NaN: the careful rule
-            scratch[bad] = careful_dot_rows(A[bad], v)
+            rows = [i for i in np.flatnonzero(bad) if overflow_possible(A.dtype, A.shape[1], A[i], v)]
+            if rows:
+                scratch[rows] = careful_dot_rows(A[rows], v)
         return finish(r)
 
     return Call((A, v, scratch), post=post)
