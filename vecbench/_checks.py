@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,10 @@ __all__ = [
     "as_out",
     "common_float",
     "check_positive",
+    "check_count",
+    "check_finite",
+    "scratch_out",
+    "copy_back",
 ]
 
 # Dtype kinds accepted as numeric input: bool, signed/unsigned int, float.
@@ -37,7 +43,14 @@ def _describe(x: Any) -> str:
 def _numeric(op: str, name: str, x: Any) -> np.ndarray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{op}: {name} must be a real numeric array; got {_describe(x)}")
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        # Ragged nested sequences: NumPy's own text names neither op nor parameter.
+        raise ValueError(
+            f"{op}: {name} must be a rectangular real numeric array; got a ragged "
+            f"{type(x).__name__} ({exc})"
+        ) from None
     if arr.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(
             f"{op}: {name} must be a real numeric array (bool, int or float dtype); "
@@ -98,6 +111,57 @@ def check_positive(op: str, name: str, x: Any) -> float:
     if value <= 0:
         raise ValueError(f"{op}: {name} must be > 0; got {value}")
     return value
+
+
+def check_count(op: str, name: str, x: Any, lo: int, hi: int | None = None) -> int:
+    """Return ``x`` as an int in ``[lo, hi]``; ``bool`` is refused (``True`` is not a count)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be an int; got bool {x!r}")
+    try:
+        value = operator.index(x)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int; got {_describe(x)}") from None
+    if value < lo or (hi is not None and value > hi):
+        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{op}: {name} must be an int {bound}; got {value}")
+    return value
+
+
+def check_finite(op: str, name: str, arr: np.ndarray) -> np.ndarray:
+    """Refuse an array holding NaN or an infinity (where the op has no meaning for them)."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = arr[~np.isfinite(arr)].ravel()[0]
+        count = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{op}: {name} must hold only finite numbers; got {count} non-finite value(s) such as {bad}")
+    return arr
+
+
+def scratch_out(out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
+    """``out`` itself, or a fresh array like it when it shares memory with an input.
+
+    An ``out`` that is, or overlaps, an input would be overwritten while the
+    kernel still reads that input (a different wrong answer per backend). The
+    rule for every op with ``out=``: the kernel then computes into this scratch
+    array and the result is copied into ``out`` afterwards, as NumPy's ufuncs
+    do, so aliasing never changes the answer.
+    """
+    # may_share_memory compares address bounds: cheap, never "too hard", and
+    # conservative (interleaved views also take the scratch path, still correct).
+    if any(np.may_share_memory(out, a) for a in inputs if isinstance(a, np.ndarray)):
+        return np.empty(out.shape, dtype=out.dtype)
+    return out
+
+
+def copy_back(scratch: np.ndarray, out: np.ndarray) -> Callable[[Any], np.ndarray]:
+    """A ``Call.post`` that returns ``out``, first copying ``scratch`` into it when they differ."""
+    if scratch is out:
+        return lambda r: out
+
+    def post(r: Any) -> np.ndarray:
+        out[...] = scratch
+        return out
+
+    return post
 
 
 def common_float(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -15,13 +15,21 @@ NumPy per batch, or entirely compiled with Numba.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._checks import as_array, check_positive
+from ._checks import (
+    as_array,
+    as_scalar,
+    as_vector,
+    check_count,
+    check_finite,
+    check_positive,
+)
 from .operations.logreg import check_model
 from .operations.train import _check_batch
 from .registry import kernel
@@ -61,7 +69,9 @@ class Model:
         if X.shape[0] != self.w.shape[0]:
             raise ValueError(f"predict: X has shape {X.shape} but the model has n_x = {self.w.shape[0]} features; "
                              "need X.shape[0] == n_x")
-        return kernel("sigmoid", "numpy")(self.w @ X + self.b)
+        with np.errstate(all="ignore"):  # z = +-inf is fine: sigmoid maps it to 1 or 0
+            z = self.w @ X + self.b
+        return kernel("sigmoid", "numpy")(z)
 
     def predict(self, X: Any) -> np.ndarray:
         """0/1 labels: 1 where ``sigmoid(z) >= 0.5`` (the lecture's rule)."""
@@ -109,17 +119,30 @@ def train(X: Any, y: Any, batch_size: int | str = 32, epochs: int = 10, lr: floa
     -------
     Model
 
+    Raises
+    ------
+    ValueError, TypeError
+        Bad arguments, NaN or inf in ``X``, ``y`` or ``w0``, labels other
+        than 0/1; all before the first step.
+    FloatingPointError
+        Training diverged: at the end of an epoch the weights, the bias or
+        the cost on the whole training set are not finite (e.g. ``lr=1e303``).
+        Every backend stops at the same epoch with the same message (the
+        epoch kernels follow one IEEE rule; the check is made here).
+
     Notes
     -----
     On linearly separable data (e.g. all 30 breast-cancer features) the
     unregularized cost has no minimum: it keeps decreasing as ``|w|`` grows,
     so ``w`` grows without bound with more epochs while the cost tends to 0.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"train: epochs must be an int >= 1; got {epochs!r}")
+    epochs = check_count("train", "epochs", epochs, 1)
+    seed = check_count("train", "seed", seed, 0)
     lr = check_positive("train", "lr", lr)
-    X = as_array("train", "X", X, 2)
-    w0 = np.zeros(X.shape[0]) if w0 is None else w0
+    X = check_finite("train", "X", as_array("train", "X", X, 2))
+    w0 = np.zeros(X.shape[0]) if w0 is None else check_finite("train", "w0", as_vector("train", "w0", w0))
+    b0 = as_scalar("train", "b0", b0)
+    y = check_finite("train", "y", as_vector("train", "y", y))
     w, b, X, y = check_model("train", w0, b0, X, y)
     _check_labels(y)
     batch = _check_batch("train", batch_size, X.shape[1])
@@ -134,13 +157,24 @@ def train(X: Any, y: Any, batch_size: int | str = 32, epochs: int = 10, lr: floa
         # never include JIT compilation.
         epoch(model.w, model.b, Xf, y, lr, batch, np.arange(X.shape[1]))
     model.history.append(cost(model.w, model.b, Xf, y))
-    for _ in range(int(epochs)):
+    for k in range(1, epochs + 1):
         perm = rng.permutation(X.shape[1])
+        # Validation (and the list conversion of the python backend) stays
+        # outside the clock: epoch_times_s is the epoch kernel's time only.
+        core, core_args, call = epoch.bind(model.w, model.b, Xf, y, lr, batch, perm)
         t0 = time.perf_counter()
-        w_new, model.b, steps = epoch(model.w, model.b, Xf, y, lr, batch, perm)
+        raw = core(*core_args)
         model.epoch_times_s.append(time.perf_counter() - t0)
-        model.w = np.asarray(w_new, dtype=np.float64)
-        model.history.append(cost(model.w, model.b, Xf, y))
+        w_new, b_new, steps = epoch.finish(raw, call)
+        w_new = np.asarray(w_new, dtype=np.float64)
+        J = cost(w_new, b_new, Xf, y) if np.isfinite(w_new).all() and np.isfinite(b_new) else math.nan
+        if not math.isfinite(J):
+            raise FloatingPointError(
+                f"train: diverged in epoch {k} of {epochs} (backend {backend}, batch_size {batch}, lr={lr:g}): "
+                f"the weights or the cost are no longer finite (cost {J}, max |w| {np.abs(w_new).max():g}, "
+                f"b {b_new:g}); try a smaller lr or standardize X")
+        model.w, model.b = w_new, b_new
+        model.history.append(J)
         if record_steps:
             model.step_costs.append(np.asarray(steps))
     return model

@@ -45,13 +45,16 @@ class PythonBackend(Backend):
 
     def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
         dtype = next(a.dtype for a in args if isinstance(a, np.ndarray))
-        if has_out:
-            out = args[-1]
-            out[...] = result
-            return out
-        if isinstance(result, tuple):
-            return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
-        return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
+        # A float beyond float32's range becomes inf silently, as it does when a
+        # compiled backend stores it: no warning from this backend only.
+        with np.errstate(over="ignore"):
+            if has_out:
+                out = args[-1]
+                out[...] = result
+                return out
+            if isinstance(result, tuple):
+                return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
+            return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
 
     def threads(self) -> int:
         return 1

@@ -26,6 +26,10 @@ from numba.np.ufunc import parallel as _pool
 FASTMATH = {"reassoc", "contract"}
 JIT: dict[str, Any] = dict(cache=True, error_model="numpy", fastmath=FASTMATH, nogil=True)
 PJIT: dict[str, Any] = dict(JIT, parallel=True)
+# For the rare careful paths that scale data to stay in range: reassociation
+# could turn ``a / sc / s * 100`` back into ``a * 100 / (sc * s)``, which
+# overflows exactly where the careful path is needed.
+SAFE_JIT: dict[str, Any] = dict(JIT, fastmath={"contract"})
 
 # Parallel kernels split a reduction into chunks that depend only on the
 # problem size (never on the thread count), so results are bitwise
@@ -94,4 +98,4 @@ def dispatchers(module) -> list:
     return [v for v in vars(module).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
 
 
-__all__ = ["JIT", "PJIT", "FASTMATH", "n_chunks", "chunk_bounds", "dot_rows8", "is_fortran", "dispatchers", "workers"]
+__all__ = ["JIT", "PJIT", "SAFE_JIT", "FASTMATH", "n_chunks", "chunk_bounds", "dot_rows8", "is_fortran", "dispatchers", "workers"]

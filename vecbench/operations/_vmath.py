@@ -8,6 +8,7 @@ are straight-line float arithmetic that LLVM turns into SIMD code:
 - ``exp(x)`` for ``-708 <= x <= 0``: ``x = n ln2 + r`` with ``|r| <= ln2/2``
   (Cody-Waite split of ln2), a degree-13 Taylor polynomial for ``e^r``
   (truncation < 1e-17), and ``2^n`` assembled from its IEEE bits.
+  NaN gives NaN and ``-inf`` gives 0, as libm (two branch-free selects).
 - ``log1p(e)`` for ``0 <= e <= 1``: ``2 atanh(s)`` with ``s = e / (2 + e) <= 1/3``,
   an odd series to ``s^35`` (truncation < 1e-17).
 
@@ -51,21 +52,27 @@ def _exp_poly(r):
 
 @numba.njit(**VJIT)
 def exp_nonpos(x, out, bits):
-    """``out[j] = exp(x[j])`` for ``x[j] <= 0``; ``bits`` is int64 scratch of the same length."""
+    """``out[j] = exp(x[j])`` for ``x[j] <= 0`` (``-inf`` -> 0, NaN -> NaN); ``bits`` is int64 scratch."""
     scale = bits.view(np.float64)
     for j in range(x.shape[0]):
-        v = max(x[j], EXP_MIN)
+        xj = x[j]
+        # NaN and -inf take the clamp too, so the int conversion below always
+        # sees a finite number (fptosi of NaN/inf is undefined in LLVM).
+        v = xj if xj >= EXP_MIN else EXP_MIN  # noqa: FURB136 - max() would keep NaN
         n = np.floor(v * LOG2E + 0.5)
         r = (v - n * LN2_HI) - n * LN2_LO
         out[j] = _exp_poly(r)
         bits[j] = (np.int64(n) + 1023) << 52
     for j in range(x.shape[0]):
-        out[j] = out[j] * scale[j] if x[j] >= EXP_MIN else 0.0
+        xj = x[j]
+        # Two selects, no branch (the loop stays SIMD): in range -> the
+        # polynomial; below EXP_MIN (-inf included) -> 0; NaN -> NaN.
+        out[j] = out[j] * scale[j] if xj >= EXP_MIN else (0.0 if xj < EXP_MIN else xj)
 
 
 @numba.njit(**VJIT)
 def log1p_unit(e):
-    """``log(1 + e)`` for ``0 <= e <= 1``."""
+    """``log(1 + e)`` for ``0 <= e <= 1``; NaN gives NaN (it propagates through the arithmetic)."""
     s = e / (2.0 + e)
     s2 = s * s
     p = 1.0 / 35.0

@@ -13,9 +13,9 @@ import math
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, chunk_bounds, is_fortran, n_chunks, workers
+from ._jit import JIT, PJIT, SAFE_JIT, chunk_bounds, is_fortran, n_chunks, workers
 from ._memory import aligned_offset, scale_store_stream4, store_fence
-from .broadcast import CONSTANT_RTOL
+from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR
 
 COLSUM_CHUNKS = 32
 # Outputs at least this large are written with streaming stores. Measured on
@@ -58,10 +58,19 @@ def _colsum_rows(A, lo, hi, s):
 
 
 @numba.njit(**JIT)
-def _reciprocal_percent(s):
+def _sum_ok(s):
+    """Whether the fast path ``A * (100 / s)`` is exact for a column sum ``s`` (see broadcast.PERCENT_SAFE_MIN)."""
+    return math.isfinite(s) and (s == 0.0 or abs(s) >= PERCENT_SAFE_MIN)
+
+
+@numba.njit(**JIT)
+def _reciprocal_percent(s, r):
+    """``r = 100 / s``; returns the number of column sums the fast path cannot take."""
+    bad = 0
     for j in range(s.size):
-        s[j] = 100.0 / s[j]
-    return s
+        bad += not _sum_ok(s[j])
+        r[j] = 100.0 / s[j]
+    return bad
 
 
 @numba.njit(**JIT)
@@ -114,14 +123,64 @@ def _scale_rows_any(A, r, out, lo, hi, stream):
         _scale_rows(A, r, out, lo, hi)
 
 
+@numba.njit(**SAFE_JIT)
+def _percent_col_careful(A, out, j):
+    """Column ``j`` by the careful rule (broadcast._percent_careful): scaled by its max |a|."""
+    m = A.shape[0]
+    mx = 0.0
+    nan = pinf = ninf = False
+    for i in range(m):
+        a = A[i, j]
+        if math.isnan(a):
+            nan = True
+        elif a == np.inf:
+            pinf = True
+        elif a == -np.inf:
+            ninf = True
+        else:
+            mx = max(mx, abs(a))
+    if nan or (pinf and ninf):
+        for i in range(m):
+            out[i, j] = np.nan
+    elif pinf or ninf:
+        r = 0.0 if pinf else -0.0
+        for i in range(m):
+            out[i, j] = A[i, j] * r
+    else:
+        sc = mx if mx > 0.0 else 1.0
+        s = 0.0
+        for i in range(m):
+            s += A[i, j] / sc
+        for i in range(m):
+            out[i, j] = A[i, j] / sc / s * 100.0
+
+
+@numba.njit(**JIT)
+def _fix_columns(A, out, s):
+    """Redo, carefully, the columns whose sum ``s`` the fast path cannot take (rare: only
+    called when :func:`_reciprocal_percent` counted some)."""
+    for j in range(A.shape[1]):
+        if not _sum_ok(s[j]):
+            _percent_col_careful(A, out, j)
+
+
+@numba.njit(**SAFE_JIT)
+def _scale_col(A, out, j, r):
+    # Without reassoc: with it, LLVM folds A * (100 / s) into (A * 100) / s,
+    # which overflows for |A| > 1.8e306 (measured: a row of 1e308 gave inf).
+    for i in range(A.shape[0]):
+        out[i, j] = A[i, j] * r
+
+
 @numba.njit(**JIT)
 def _percent_col(A, out, j):
     s = 0.0
     for i in range(A.shape[0]):
         s += A[i, j]
-    r = 100.0 / s
-    for i in range(A.shape[0]):
-        out[i, j] = A[i, j] * r
+    if not _sum_ok(s):
+        _percent_col_careful(A, out, j)
+        return
+    _scale_col(A, out, j, 100.0 / s)
 
 
 @numba.njit(**JIT)
@@ -133,7 +192,11 @@ def _col_percent_serial(A, out, fortran):
         return out
     s = np.zeros(n)
     _colsum_rows(A, 0, m, s)
-    _scale_rows_any(A, _reciprocal_percent(s), out, 0, m, _streaming(A, out))
+    r = np.empty(n)
+    bad = _reciprocal_percent(s, r)
+    _scale_rows_any(A, r, out, 0, m, _streaming(A, out))
+    if bad:
+        _fix_columns(A, out, s)
     return out
 
 
@@ -163,16 +226,51 @@ def _col_percent_rows(A, out, nworkers):
             p = partial[c]
             p[:] = 0.0  # zeroed by the thread that uses it
             _colsum_rows(A, lo, hi, p)
-    r = partial[0].copy()
+    s = partial[0].copy()
     for c in range(1, chunks):  # in chunk order: the same sums whatever the thread count
         for j in range(n):
-            r[j] += partial[c, j]
-    _reciprocal_percent(r)
+            s[j] += partial[c, j]
+    r = np.empty(n)
+    bad = _reciprocal_percent(s, r)
     stream = _streaming(A, out)
     for t in numba.prange(nworkers):
         lo, hi = chunk_bounds(m, nworkers, t)
         _scale_rows_any(A, r, out, lo, hi, stream)
+    if bad:
+        _fix_columns(A, out, s)
     return out
+
+
+@numba.njit(**SAFE_JIT)
+def _standardize_row_careful(X, out, i):
+    """Row ``i`` by the careful rule (broadcast._standardize_careful): scaled by its max |x| first."""
+    m = X.shape[1]
+    mx = 0.0
+    finite = True
+    for j in range(m):
+        x = X[i, j]
+        finite = finite and math.isfinite(x)
+        mx = max(mx, abs(x))
+    if not finite:  # NaN or inf: mean or spread undefined
+        for j in range(m):
+            out[i, j] = np.nan
+        return
+    sc = mx if mx > 0.0 else 1.0
+    mu = 0.0
+    for j in range(m):
+        mu += X[i, j] / sc
+    mu /= m
+    var = 0.0
+    for j in range(m):
+        d = X[i, j] / sc - mu
+        var += d * d
+    sigma = math.sqrt(var / m)
+    if sigma <= CONSTANT_RTOL * abs(mu):
+        for j in range(m):
+            out[i, j] = 0.0
+    else:
+        for j in range(m):
+            out[i, j] = (X[i, j] / sc - mu) / sigma
 
 
 @numba.njit(**JIT)
@@ -186,7 +284,11 @@ def _standardize_row(X, out, i):
     for j in range(m):
         d = X[i, j] - mu
         var += d * d
-    sigma = math.sqrt(var / m)
+    var /= m
+    if not (math.isfinite(var) and var >= STD_SAFE_MIN_VAR):  # overflow/underflow, NaN, inf
+        _standardize_row_careful(X, out, i)
+        return
+    sigma = math.sqrt(var)
     if sigma <= CONSTANT_RTOL * abs(mu):
         for j in range(m):
             out[i, j] = 0.0

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._checks import _nonempty, _numeric, as_array, as_out, as_scalar, as_vector, check_positive, common_float
 from ..registry import Call, OpSpec, register
+from .dot import careful_dot_rows
 
 
 # ---------------------------------------------------------------- validation
@@ -37,12 +38,15 @@ def validate_sigmoid(z: Any, out: np.ndarray | None = None) -> Call:
     """Logistic function ``sigmoid(z) = 1 / (1 + exp(-z))``, elementwise.
 
     Computed without overflow for any finite ``z`` (``exp`` of ``-|z|`` only).
+    ``sigmoid(+inf) = 1``, ``sigmoid(-inf) = 0``, ``sigmoid(nan) = nan``, in
+    every backend and without warnings.
 
     Parameters
     ----------
     z : array_like, any shape, or a number
     out : ndarray, optional
-        Same shape as ``z`` and of the result's dtype.
+        Same shape as ``z`` and of the result's dtype. May be ``z`` itself or
+        overlap it: the result is then computed into scratch and copied.
 
     Returns
     -------
@@ -53,15 +57,14 @@ def validate_sigmoid(z: Any, out: np.ndarray | None = None) -> Call:
     shape = z.shape
     out = as_out("sigmoid", out, shape, z.dtype)
     flat = z.reshape(-1)
-    if out.ndim <= 1 or out.flags.c_contiguous:
-        out_flat = out.reshape(-1)  # a view: the core writes straight into out
-        post = (lambda r: float(out_flat[0])) if z.ndim == 0 else (lambda r: out)
-    else:
-        out_flat = np.empty(flat.shape, dtype=z.dtype)
+    direct = (out.ndim <= 1 or out.flags.c_contiguous) and not np.may_share_memory(out, z)
+    # A view when possible (the core writes straight into out), else scratch.
+    out_flat = out.reshape(-1) if direct else np.empty(flat.shape, dtype=z.dtype)
 
-        def post(r: np.ndarray) -> np.ndarray:
-            out[...] = r.reshape(shape)
-            return out
+    def post(r: np.ndarray) -> Any:
+        if not direct:
+            out[...] = out_flat.reshape(shape)
+        return float(out.reshape(-1)[0]) if z.ndim == 0 else out
 
     return Call((flat, out_flat), post=post)
 
@@ -86,6 +89,23 @@ def check_model(op: str, w: Any, b: Any, X: Any, y: Any) -> tuple[Any, ...]:
     return w, b, X, y
 
 
+_MODEL_NOTES = """
+    Notes
+    -----
+    NaN, inf and extreme values, the same in every backend and the reference
+    (no warnings): ``z_j = w . x_j + b`` follows the rule of ``dot`` (NaN,
+    infinities, and the exact value even where float64 partial sums
+    overflow); every other quantity is the IEEE value of the formulas above
+    at that ``z`` (``softplus(z) - y z`` with ``softplus(z) = max(z, 0) +
+    log1p(exp(-|z|))``, ``sigmoid(+-inf) = 1, 0``). So a NaN anywhere in
+    ``X``, ``w`` or ``y`` makes the cost and the whole gradient NaN, and an
+    infinite ``z`` makes its example's loss ``inf`` or NaN (``inf - inf``).
+    Means and the sums in ``dw`` are exact where representable: a fast
+    result that is not finite is recomputed by the careful, scaled path
+    (``logreg._careful``), which every backend and the reference share.
+"""
+
+
 def validate_cost(w: Any, b: Any, X: Any, y: Any) -> Call:
     """Cross-entropy cost ``J = mean(-y log a - (1 - y) log(1 - a))``, ``a = sigmoid(w^T X + b)``.
 
@@ -101,11 +121,52 @@ def validate_cost(w: Any, b: Any, X: Any, y: Any) -> Call:
     -------
     float
     """
-    return Call(check_model("logreg_cost", w, b, X, y), post=float)
+    args = check_model("logreg_cost", w, b, X, y)
+
+    def post(r: Any) -> float:
+        r = float(r)
+        if math.isfinite(r) or not _overflow_possible(args):
+            return r
+        return _careful(args[0], args[1], args[2], args[3], grad=False)[2]
+
+    return Call(args, post=post)
 
 
-def _grad_post(r: tuple[Any, Any, Any]) -> tuple[np.ndarray, float, float]:
-    return r[0], float(r[1]), float(r[2])
+def _overflow_possible(args: tuple[Any, ...], lr: float = 0.0) -> bool:
+    """Whether the fast kernels could overflow on ``(w, b, X, y)``: a NaN/inf input, or a bound
+    on ``|z|``, the cost's sum, ``X dz`` and the step reaching float range (see
+    :func:`vecbench.operations.dot.overflow_possible`); else a non-finite result is a kernel bug."""
+    w, b, X, y = args[:4]
+    if not (np.isfinite(w).all() and np.isfinite(X).all() and np.isfinite(y).all()):
+        return True
+    n_x, m = X.shape
+    with np.errstate(all="ignore"):
+        mw, mx, my = (float(np.abs(a).max()) for a in (w, X, y))
+        z = n_x * mw * mx + abs(b)  # |z| <= this
+        dz = 1.0 + my  # |dz| <= this
+        bound = max(m * (2 * z + 1.0) * dz, m * mx * dz, lr * mx * dz + mw, lr * dz + abs(b))
+    return not bound < float(np.finfo(X.dtype).max) / 2
+
+
+def _finite_result(r: tuple[Any, Any, Any]) -> bool:
+    return bool(np.isfinite(r[0]).all()) and math.isfinite(r[1]) and math.isfinite(r[2])
+
+
+def _grad_post(args: tuple[Any, ...], lr: float | None = None) -> Any:
+    """``Call.post`` of ``logreg_grad``/``logreg_step``: the careful path for a non-finite result."""
+    w, b, X = args[0], args[1], args[2]
+
+    def post(r: tuple[Any, Any, Any]) -> tuple[np.ndarray, float, float]:
+        r = (r[0], float(r[1]), float(r[2]))
+        if _finite_result(r) or not _overflow_possible(args, lr or 0.0):
+            return r
+        dw, db, J = _careful(args[0], args[1], args[2], args[3], grad=True)
+        with np.errstate(all="ignore"):
+            if lr is not None:  # the step: w - lr dw, b - lr db at the careful gradient
+                dw, db = w.astype(np.float64) - lr * dw, b - lr * db
+            return dw.astype(X.dtype), float(db), J
+
+    return post
 
 
 def validate_grad(w: Any, b: Any, X: Any, y: Any) -> Call:
@@ -125,7 +186,8 @@ def validate_grad(w: Any, b: Any, X: Any, y: Any) -> Call:
     J : float
         The cost at ``(w, b)``, computed in the same pass.
     """
-    return Call(check_model("logreg_grad", w, b, X, y), post=_grad_post)
+    args = check_model("logreg_grad", w, b, X, y)
+    return Call(args, post=_grad_post(args))
 
 
 def validate_step(w: Any, b: Any, X: Any, y: Any, lr: Any) -> Call:
@@ -143,41 +205,82 @@ def validate_step(w: Any, b: Any, X: Any, y: Any, lr: Any) -> Call:
     Returns
     -------
     w_new : ndarray, shape (n_x,)
+        A new array (never ``w`` itself).
     b_new : float
     J : float
         The cost at the *old* ``(w, b)``.
     """
     args = check_model("logreg_step", w, b, X, y)
-    return Call(args + (check_positive("logreg_step", "lr", lr),), post=_grad_post)
+    lr = check_positive("logreg_step", "lr", lr)
+    return Call(args + (lr,), post=_grad_post(args, lr))
+
+
+for _f in (validate_cost, validate_grad, validate_step):
+    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _MODEL_NOTES
 
 
 # ---------------------------------------------------------------- references
 def sigmoid_reference(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def _careful_mean(x: np.ndarray) -> float:
+    """``mean(x)`` by the extended-real rule, scaled so that no partial sum overflows."""
+    with np.errstate(all="ignore"):
+        if np.isnan(x).any() or (np.inf in x and -np.inf in x):
+            return math.nan
+        if np.inf in x or -np.inf in x:
+            return math.inf if np.inf in x else -math.inf
+        mx = float(np.abs(x).max())
+        return 0.0 if mx == 0.0 else mx * float(np.mean(x / mx))
+
+
+def _careful(w, b, X, y, grad: bool = True) -> tuple[Any, float, float]:
+    """``(dw, db, J)`` (``dw`` None without ``grad``) by the rule of the logistic ops, in float64.
+
+    ``z`` by :func:`careful_dot_rows` (exact despite overflowing partial
+    sums), means and ``X dz / m`` scaled: this is what every backend returns
+    when its fast result is not finite, and what the reference falls back to.
+    """
+    w, X, y = np.asarray(w, np.float64).ravel(), np.asarray(X, np.float64), np.asarray(y, np.float64).ravel()
+    m = X.shape[1]
+    with np.errstate(all="ignore"):
+        z = careful_dot_rows(X.T, w) + float(b)
+        J = _careful_mean(np.logaddexp(0.0, z) - y * z)
+        if not grad:
+            return None, math.nan, J
+        dz = sigmoid_reference(z) - y
+        return careful_dot_rows(X, dz / m), _careful_mean(dz), J
 
 
 def _forward_reference(w, b, X, y):
     w, X, y = np.asarray(w, np.float64).ravel(), np.asarray(X, np.float64), np.asarray(y, np.float64).ravel()
-    z = w @ X + b
-    J = np.mean(np.logaddexp(0.0, z) - y * z)
+    with np.errstate(all="ignore"):
+        z = w @ X + b
+        J = np.mean(np.logaddexp(0.0, z) - y * z)
     return w, X, y, z, J
 
 
 def cost_reference(w, b, X, y) -> float:
-    return float(_forward_reference(w, b, X, y)[-1])
+    J = float(_forward_reference(w, b, X, y)[-1])
+    return J if math.isfinite(J) else _careful(w, b, X, y, grad=False)[2]
 
 
 def grad_reference(w, b, X, y):
-    w, X, y, z, J = _forward_reference(w, b, X, y)
-    dz = sigmoid_reference(z) - y
-    return X @ dz / X.shape[1], float(dz.mean()), float(J)
+    _, X_, y_, z, J = _forward_reference(w, b, X, y)
+    with np.errstate(all="ignore"):
+        dz = sigmoid_reference(z) - y_
+        r = (X_ @ dz / X_.shape[1], float(dz.mean()), float(J))
+    return r if _finite_result(r) else _careful(w, b, X, y)
 
 
 def step_reference(w, b, X, y, lr):
     dw, db, J = grad_reference(w, b, X, y)
-    return np.asarray(w, np.float64).ravel() - lr * dw, float(b) - lr * db, J
+    with np.errstate(all="ignore"):
+        return np.asarray(w, np.float64).ravel() - lr * dw, float(b) - lr * db, J
 
 
 # ---------------------------------------------------------------- inputs
@@ -254,6 +357,8 @@ def step_python(w, b, X, y, lr):
 
 # ---------------------------------------------------------------- numpy
 def sigmoid_numpy(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # No np.errstate needed (nothing here warns on NaN/inf), and none paid
+    # for: entering one costs microseconds, a tenth of a call at n = 1e3.
     e = np.exp(-np.abs(z))
     return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
 
@@ -264,18 +369,21 @@ def _forward_numpy(w, b, X, y):
 
 
 def cost_numpy(w, b, X, y):
-    return _forward_numpy(w, b, X, y)[1]
+    with np.errstate(all="ignore"):
+        return _forward_numpy(w, b, X, y)[1]
 
 
 def grad_numpy(w, b, X, y):
-    z, J = _forward_numpy(w, b, X, y)
-    dz = sigmoid_numpy(z, np.empty_like(z)) - y
-    return X @ dz / X.shape[1], dz.mean(), J
+    with np.errstate(all="ignore"):
+        z, J = _forward_numpy(w, b, X, y)
+        dz = sigmoid_numpy(z, np.empty_like(z)) - y
+        return X @ dz / X.shape[1], dz.mean(), J
 
 
 def step_numpy(w, b, X, y, lr):
     dw, db, J = grad_numpy(w, b, X, y)
-    return w - lr * dw, b - lr * db, J
+    with np.errstate(all="ignore"):
+        return w - lr * dw, b - lr * db, J
 
 
 # ---------------------------------------------------------------- registry

@@ -390,7 +390,8 @@ def _parallel(w, b, X, y, grad, fortran, block, nworkers):
 def _run(parallel, w, b, X, y, grad):
     args = (w, b, X, y, grad, is_fortran(X), _block(X))
     dw, db, J = _parallel(*args, workers()) if parallel else _serial(*args)
-    return dw.astype(X.dtype, copy=False), db, J
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, silently, as in compiled code
+        return dw.astype(X.dtype, copy=False), db, J
 
 
 def cost(w, b, X, y):
@@ -409,11 +410,14 @@ def grad_parallel(w, b, X, y):
     return _run(True, w, b, X, y, True)
 
 
+def _update(w, b, lr, dw, db, J):
+    with np.errstate(all="ignore"):  # inf/NaN follow the op's rule, never a warning
+        return w - lr * dw, b - lr * db, J
+
+
 def step(w, b, X, y, lr):
-    dw, db, J = grad(w, b, X, y)
-    return w - lr * dw, b - lr * db, J
+    return _update(w, b, lr, *grad(w, b, X, y))
 
 
 def step_parallel(w, b, X, y, lr):
-    dw, db, J = grad_parallel(w, b, X, y)
-    return w - lr * dw, b - lr * db, J
+    return _update(w, b, lr, *grad_parallel(w, b, X, y))

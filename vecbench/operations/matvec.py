@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_array, as_out, as_vector, common_float
+from .._checks import as_array, as_out, as_vector, common_float, copy_back, scratch_out
 from ..registry import Call, OpSpec, register
+from .dot import careful_dot_rows, overflow_possible
 
 
 def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
@@ -28,6 +29,13 @@ def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
     Returns
     -------
     ndarray, shape (n,)
+
+    Notes
+    -----
+    Each ``u_i`` follows the rule of :func:`vecbench.operations.dot.validate`
+    (NaN, inf, and exact sums despite overflowing partial sums), the same in
+    every backend, without warnings. ``out`` may be ``v`` or overlap ``A``
+    or ``v``: ``u`` is then computed into scratch and copied into ``out``.
     """
     A = as_array("matvec", "A", A, 2)
     v = as_vector("matvec", "v", v)
@@ -36,11 +44,29 @@ def validate(A: Any, v: Any, out: np.ndarray | None = None) -> Call:
             f"matvec: A has shape {A.shape} but v has shape {v.shape}; need A.shape[1] == v.shape[0]"
         )
     A, v = common_float(A, v)
-    return Call((A, v, as_out("matvec", out, (A.shape[0],), A.dtype)))
+    out = as_out("matvec", out, (A.shape[0],), A.dtype)
+    scratch = scratch_out(out, A, v)
+    finish = copy_back(scratch, out)
+
+    def post(r: Any) -> np.ndarray:
+        bad = ~np.isfinite(scratch)
+        if bad.any():  # an overflowing partial sum, inf or NaN: the careful rule
+            rows = [i for i in np.flatnonzero(bad) if overflow_possible(A.dtype, A.shape[1], A[i], v)]
+            if rows:
+                scratch[rows] = careful_dot_rows(A[rows], v)
+        return finish(r)
+
+    return Call((A, v, scratch), post=post)
 
 
 def reference(A: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return A.astype(np.float64) @ v.astype(np.float64).ravel()
+    A, v = np.asarray(A, np.float64), np.asarray(v, np.float64).ravel()
+    with np.errstate(all="ignore"):
+        u = A @ v
+    bad = ~np.isfinite(u)
+    if bad.any():
+        u[bad] = careful_dot_rows(A[bad], v)
+    return u
 
 
 def make_inputs(size, dtype, rng):
@@ -59,7 +85,8 @@ def matvec_python(A: list[list[float]], v: list[float]) -> list[float]:
 
 def matvec_numpy(A: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
     # matmul (unlike dot) accepts any out layout.
-    return np.matmul(A, v, out=out)
+    with np.errstate(all="ignore"):  # overflow/NaN follow the op's rule, never a warning
+        return np.matmul(A, v, out=out)
 
 
 def _sq(n: int) -> dict[str, int]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_vector, check_positive
+from .._checks import _numeric, as_vector, check_positive
 from ..registry import Axis, Call, OpSpec, register
 from .logreg import _loss_and_sigmoid, check_model, grad_reference, make_model
 
@@ -32,6 +32,9 @@ from .logreg import _loss_and_sigmoid, check_model, grad_reference, make_model
 def _check_batch(op: str, batch_size: Any, m: int) -> int:
     if isinstance(batch_size, str) and batch_size == "full":
         return m
+    if isinstance(batch_size, (bool, np.bool_)):
+        # True would silently mean 1 (SGD): a bool is never a batch size.
+        raise TypeError(f"{op}: batch_size must be an int or 'full'; got bool {batch_size!r}")
     try:
         b = operator.index(batch_size)
     except TypeError:
@@ -44,12 +47,21 @@ def _check_batch(op: str, batch_size: Any, m: int) -> int:
 def _check_perm(op: str, perm: Any, m: int) -> np.ndarray:
     if perm is None:
         return np.arange(m, dtype=np.int64)
-    p = np.asarray(perm)
+    p = _numeric(op, "perm", perm)
     if p.dtype.kind not in "iu":
         raise TypeError(f"{op}: perm must be an integer array; got dtype {p.dtype}")
     p = as_vector(op, "perm", p).astype(np.int64, copy=False)
-    if p.shape != (m,) or not np.array_equal(np.sort(p), np.arange(m)):
+    if p.shape != (m,):
         raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got shape {p.shape}")
+    outside = p[(p < 0) | (p >= m)]
+    if outside.size:
+        raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got index {int(outside[0])}, "
+                         f"outside [0, {m - 1}]")
+    counts = np.bincount(p, minlength=m)
+    if (counts > 1).any():
+        i = int(np.argmax(counts > 1))
+        raise ValueError(f"{op}: perm must be a permutation of range(m={m}); got index {i} "
+                         f"{int(counts[i])} times (and index {int(np.argmin(counts))} never)")
     return p
 
 
@@ -63,6 +75,8 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     X : array_like, shape (n_x, m)
         One example per column.
     y : array_like, shape (m,)
+        Labels in ``[0, 1]`` (0/1, or probabilities); NaN and values
+        outside are refused.
     lr : float
         Learning rate, ``> 0``.
     batch_size : int or "full"
@@ -73,12 +87,33 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
     Returns
     -------
     w : ndarray, shape (n_x,)
+        A new array (never ``w`` itself).
     b : float
     step_costs : ndarray, shape (ceil(m / batch_size),)
         The cost of each step's batch, before that step's update.
+
+    Notes
+    -----
+    NaN, inf and extreme values: each step is the IEEE float64 evaluation of
+    the update above, with the same per-example formulas as ``logreg_grad``
+    (``softplus(z) - y z``, ``sigmoid(+-inf) = 1, 0``), in every backend and
+    without warnings. A NaN in ``X`` or ``w`` therefore turns every later
+    ``w``, ``b`` and step cost NaN; the epoch does not stop on its own. The
+    mean gradient is formed before it is multiplied by ``lr``, so a huge
+    ``lr`` overflows only where ``lr * mean`` itself does. :func:`vecbench.train` refuses non-finite data up front and stops
+    with an error at the first epoch whose weights or cost are not finite.
+    Unlike ``logreg_grad``, a step whose ``z = w . x + b`` overflows float64
+    is not recomputed exactly (``z`` is then ``+-inf``; where partial sums
+    overflow and cancel, backends may differ on that step).
     """
     op = "train_epoch"
     w, b, X, y = check_model(op, w, b, X, y)
+    outside = y[~((y >= 0) & (y <= 1))]
+    if outside.size:
+        # Labels far outside [0, 1] make dz = a - y huge, and the step's sums
+        # then overflow differently in each summation order.
+        raise ValueError(f"{op}: y must hold labels (or probabilities) in [0, 1]; got {outside.size} value(s) "
+                         f"outside, such as {outside[0]}")
     m = X.shape[1]
     return Call((w, b, X, y, check_positive(op, "lr", lr), _check_batch(op, batch_size, m), _check_perm(op, perm, m)),
                 post=lambda r: (r[0], float(r[1]), r[2]))
@@ -130,13 +165,18 @@ def train_epoch_python(w, b, X, y, lr, batch, perm):
             db += dz
         nb = len(idx)
         for i in range(n_x):
-            w[i] -= lr * dw[i] / nb
-        b -= lr * db / nb
+            w[i] -= lr * (dw[i] / nb)  # the mean first: lr * sum could overflow
+        b -= lr * (db / nb)
         costs.append(J / nb)
     return w, b, costs
 
 
 def train_epoch_numpy(w, b, X, y, lr, batch, perm):
+    with np.errstate(all="ignore"):  # NaN/inf follow the op's rule, never a warning
+        return _epoch_numpy(w, b, X, y, lr, batch, perm)
+
+
+def _epoch_numpy(w, b, X, y, lr, batch, perm):
     m = X.shape[1]
     w = w.copy()
     costs = np.empty(math.ceil(m / batch))
@@ -147,7 +187,7 @@ def train_epoch_numpy(w, b, X, y, lr, batch, perm):
         costs[k] = np.mean(np.logaddexp(0.0, z) - yb * z)
         e = np.exp(-np.abs(z))
         dz = np.where(z >= 0, 1.0, e) / (1.0 + e) - yb
-        w -= lr * (Xb @ dz) / len(idx)
+        w -= lr * ((Xb @ dz) / len(idx))  # the mean first: lr * sum could overflow
         b -= lr * dz.mean()
     return w, b, costs
 

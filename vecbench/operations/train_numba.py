@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._jit import JIT, PJIT, chunk_bounds, n_chunks, workers
+from ._jit import JIT, SAFE_JIT, chunk_bounds, n_chunks, workers
 from .logreg_numba import _loss_and_dz, loss_and_dz_block
 
 PARALLEL_MIN_BATCH = 2048
@@ -75,7 +75,11 @@ def _accumulate_simd(w, b, X, y, perm, lo, hi, dw, S, bits):
     return J, db
 
 
-@numba.njit(**JIT)
+# The epoch loops themselves are compiled without ``reassoc``: it would let
+# LLVM turn ``lr * (dw / nb)`` back into ``lr * dw / nb``, which overflows
+# for a huge lr where the other backends do not. Their hot loops (the
+# _accumulate_* helpers) keep their own fastmath flags.
+@numba.njit(**SAFE_JIT)
 def _epoch(w0, b, X, y, lr, batch, perm):
     n_x, m = X.shape
     w = w0.astype(np.float64)
@@ -92,14 +96,14 @@ def _epoch(w0, b, X, y, lr, batch, perm):
         else:
             J, db = _accumulate_simd(w, b, X, y, perm, start, start + nb, dw, S, bits)
         for i in range(n_x):
-            w[i] -= lr * dw[i] / nb
-        b -= lr * db / nb
+            w[i] -= lr * (dw[i] / nb)  # the mean first: lr * sum could overflow
+        b -= lr * (db / nb)
         costs[k] = J / nb
         k += 1
     return w, b, costs
 
 
-@numba.njit(**PJIT)
+@numba.njit(**dict(SAFE_JIT, parallel=True))
 def _epoch_parallel(w0, b, X, y, lr, batch, perm, nworkers):
     n_x, m = X.shape
     w = w0.astype(np.float64)
@@ -119,15 +123,16 @@ def _epoch_parallel(w0, b, X, y, lr, batch, perm, nworkers):
             Js[c], dbs[c] = _accumulate_simd(w, b, X, y, perm, start + lo, start + hi, dws[c], S, bits)
         dw = dws.sum(axis=0)
         for i in range(n_x):
-            w[i] -= lr * dw[i] / nb
-        b -= lr * dbs.sum() / nb
+            w[i] -= lr * (dw[i] / nb)  # the mean first: lr * sum could overflow
+        b -= lr * (dbs.sum() / nb)
         costs[k] = Js.sum() / nb
         k += 1
     return w, b, costs
 
 
 def _finish(w, b, costs, X):
-    return w.astype(X.dtype, copy=False), b, costs
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, silently, as in compiled code
+        return w.astype(X.dtype, copy=False), b, costs
 
 
 def train_epoch(w, b, X, y, lr, batch, perm):
