@@ -30,6 +30,7 @@ import numpy as np
 
 from .._checks import _nonempty, _numeric, as_array, as_out, as_scalar, as_vector, check_positive, common_float
 from ..registry import Call, OpSpec, register
+from ._logistic import loss_and_sigmoid1, loss_terms, sigmoid, sigmoid1
 from .dot import careful_dot_rows
 
 
@@ -221,10 +222,8 @@ for _f in (validate_cost, validate_grad, validate_step):
 
 # ---------------------------------------------------------------- references
 def sigmoid_reference(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
     with np.errstate(all="ignore"):
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0, e) / (1.0 + e)
+        return sigmoid(np.asarray(z, dtype=np.float64))
 
 
 def _careful_mean(x: np.ndarray) -> float:
@@ -249,7 +248,7 @@ def _careful(w, b, X, y, grad: bool = True) -> tuple[Any, float, float]:
     m = X.shape[1]
     with np.errstate(all="ignore"):
         z = careful_dot_rows(X.T, w) + float(b)
-        J = _careful_mean(np.logaddexp(0.0, z) - y * z)
+        J = _careful_mean(loss_terms(z, y))
         if not grad:
             return None, math.nan, J
         dz = sigmoid_reference(z) - y
@@ -260,7 +259,7 @@ def _forward_reference(w, b, X, y):
     w, X, y = np.asarray(w, np.float64).ravel(), np.asarray(X, np.float64), np.asarray(y, np.float64).ravel()
     with np.errstate(all="ignore"):
         z = w @ X + b
-        J = np.mean(np.logaddexp(0.0, z) - y * z)
+        J = np.mean(loss_terms(z, y))
     return w, X, y, z, J
 
 
@@ -269,11 +268,16 @@ def cost_reference(w, b, X, y) -> float:
     return J if math.isfinite(J) else _careful(w, b, X, y, grad=False)[2]
 
 
-def grad_reference(w, b, X, y):
+def plain_grad_reference(w, b, X, y) -> tuple[np.ndarray, float, float]:
+    """``(dw, db, J)`` in float64 by the plain formulas (no scaled recomputation when a sum overflows)."""
     _, X_, y_, z, J = _forward_reference(w, b, X, y)
     with np.errstate(all="ignore"):
         dz = sigmoid_reference(z) - y_
-        r = (X_ @ dz / X_.shape[1], float(dz.mean()), float(J))
+        return X_ @ dz / X_.shape[1], float(dz.mean()), float(J)
+
+
+def grad_reference(w, b, X, y):
+    r = plain_grad_reference(w, b, X, y)
     return r if _finite_result(r) else _careful(w, b, X, y)
 
 
@@ -305,53 +309,46 @@ def make_step(size, dtype, rng):
 
 
 # ---------------------------------------------------------------- python
-def _sigmoid1(z: float) -> float:
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
 def sigmoid_python(z: list[float]) -> list[float]:
-    return [_sigmoid1(v) for v in z]
+    return [sigmoid1(v) for v in z]
 
 
-def _loss_and_sigmoid(z: float, y: float) -> tuple[float, float]:
-    """One example's cost term and ``a = sigmoid(z)``, sharing one ``exp(-|z|)``."""
-    e = math.exp(-abs(z))
-    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
-    return max(z, 0.0) + math.log1p(e) - y * z, a
+def loop(w, b, X, y, grad, examples=None):
+    """The lecture's non-vectorized logistic regression: one example at a time.
 
-
-def _loop(w, b, X, y, grad):
-    # The lecture's non-vectorized logistic regression: one example at a time.
-    n_x, m = len(w), len(y)
+    ``(dw, db, J)`` averaged over ``examples`` (indices of columns of ``X``;
+    default all), ``dw`` left at zeros without ``grad``. One mini-batch step
+    of ``train_epoch`` is this loop over the batch.
+    """
+    n_x = len(w)
+    examples = range(len(y)) if examples is None else examples
     dw = [0.0] * n_x
     db = J = 0.0
-    for j in range(m):
+    for j in examples:
         z = b
         for i in range(n_x):
             z += w[i] * X[i][j]
-        loss, a = _loss_and_sigmoid(z, y[j])
+        loss, a = loss_and_sigmoid1(z, y[j])
         J += loss
         if grad:
             dz = a - y[j]
             for i in range(n_x):
                 dw[i] += X[i][j] * dz
             db += dz
-    return [d / m for d in dw], db / m, J / m
+    nb = len(examples)
+    return [d / nb for d in dw], db / nb, J / nb
 
 
 def cost_python(w, b, X, y) -> float:
-    return _loop(w, b, X, y, grad=False)[2]
+    return loop(w, b, X, y, grad=False)[2]
 
 
 def grad_python(w, b, X, y):
-    return _loop(w, b, X, y, grad=True)
+    return loop(w, b, X, y, grad=True)
 
 
 def step_python(w, b, X, y, lr):
-    dw, db, J = _loop(w, b, X, y, grad=True)
+    dw, db, J = loop(w, b, X, y, grad=True)
     return [w[i] - lr * dw[i] for i in range(len(w))], b - lr * db, J
 
 
@@ -359,13 +356,12 @@ def step_python(w, b, X, y, lr):
 def sigmoid_numpy(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     # No np.errstate needed (nothing here warns on NaN/inf), and none paid
     # for: entering one costs microseconds, a tenth of a call at n = 1e3.
-    e = np.exp(-np.abs(z))
-    return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
+    return sigmoid(z, out=out)
 
 
 def _forward_numpy(w, b, X, y):
     z = w @ X + b
-    return z, np.mean(np.logaddexp(0.0, z) - y * z)
+    return z, np.mean(loss_terms(z, y))
 
 
 def cost_numpy(w, b, X, y):

@@ -26,7 +26,8 @@ import numpy as np
 
 from .._checks import _numeric, as_vector, check_positive
 from ..registry import Axis, Call, OpSpec, register
-from .logreg import _loss_and_sigmoid, check_model, grad_reference, make_model
+from ._logistic import loss_terms, sigmoid
+from .logreg import check_model, loop, make_model, plain_grad_reference
 
 
 def _check_batch(op: str, batch_size: Any, m: int) -> int:
@@ -120,7 +121,11 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
 
 
 def reference(w, b, X, y, lr, batch_size, perm=None):
-    """The epoch from the float64 gradient reference, one step per batch (independent of every backend)."""
+    """The epoch from the float64 gradient reference, one step per batch (independent of every backend).
+
+    Each step uses the plain formulas, not the logistic ops' scaled recomputation: the rule of this op
+    (see ``validate``) does not recompute a step whose partial sums overflow.
+    """
     w = np.asarray(w, np.float64).ravel()
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64).ravel()
@@ -131,8 +136,9 @@ def reference(w, b, X, y, lr, batch_size, perm=None):
     costs = []
     for start in range(0, m, batch):
         idx = perm[start:start + batch]
-        dw, db, J = grad_reference(w, b, X[:, idx], y[idx])
-        w, b = w - lr * dw, b - lr * db
+        dw, db, J = plain_grad_reference(w, b, X[:, idx], y[idx])
+        with np.errstate(all="ignore"):
+            w, b = w - lr * dw, b - lr * db
         costs.append(J)
     return w, b, np.asarray(costs)
 
@@ -146,28 +152,14 @@ def make_inputs(size, dtype, rng):
 
 
 def train_epoch_python(w, b, X, y, lr, batch, perm):
-    n_x, m = len(w), len(y)
     w = list(w)
     costs = []
-    for start in range(0, m, batch):
-        idx = perm[start:start + batch]
-        dw = [0.0] * n_x
-        db = J = 0.0
-        for j in idx:
-            z = b
-            for i in range(n_x):
-                z += w[i] * X[i][j]
-            loss, a = _loss_and_sigmoid(z, y[j])
-            J += loss
-            dz = a - y[j]
-            for i in range(n_x):
-                dw[i] += X[i][j] * dz
-            db += dz
-        nb = len(idx)
-        for i in range(n_x):
-            w[i] -= lr * (dw[i] / nb)  # the mean first: lr * sum could overflow
-        b -= lr * (db / nb)
-        costs.append(J / nb)
+    for start in range(0, len(y), batch):
+        # One step is the lecture's per-example loop over the batch (means, then lr: lr * sum could overflow).
+        dw, db, J = loop(w, b, X, y, True, perm[start:start + batch])
+        w = [wi - lr * d for wi, d in zip(w, dw)]
+        b -= lr * db
+        costs.append(J)
     return w, b, costs
 
 
@@ -184,9 +176,8 @@ def _epoch_numpy(w, b, X, y, lr, batch, perm):
         idx = perm[start:start + batch]
         Xb, yb = X[:, idx], y[idx]  # the gather is part of every step's cost
         z = w @ Xb + b
-        costs[k] = np.mean(np.logaddexp(0.0, z) - yb * z)
-        e = np.exp(-np.abs(z))
-        dz = np.where(z >= 0, 1.0, e) / (1.0 + e) - yb
+        costs[k] = np.mean(loss_terms(z, yb))
+        dz = sigmoid(z) - yb
         w -= lr * ((Xb @ dz) / len(idx))  # the mean first: lr * sum could overflow
         b -= lr * dz.mean()
     return w, b, costs
