@@ -22,8 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from . import registry  # noqa: E402
 from .foreign import is_foreign, x_name  # noqa: E402
-from .results import Record, Results, baseline_medians, speedup  # noqa: E402
-from .stats import median_ci, ratio_ci  # noqa: E402
+from .results import Record, Results, baseline_medians, interval, speedup, speedup_interval, untrusted  # noqa: E402
 
 __all__ = ["backend_style", "save", "ALL_FIGURES"]
 
@@ -96,29 +95,6 @@ def _finish(fig: Figure) -> Figure:
         ax.yaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return fig
-
-
-def interval(r: Record) -> tuple[float, float, float]:
-    """(low, median, high): the record's 95% interval of the median, computed from its samples
-    for files written before intervals were stored; the bare median where neither exists."""
-    med = r.median_s or 0.0
-    if r.ci_low_s is not None and r.ci_high_s is not None:
-        return min(r.ci_low_s, med), med, max(r.ci_high_s, med)
-    ci = median_ci(r.samples_s) if r.samples_s else None
-    return (min(ci[0], med), med, max(ci[1], med)) if ci else (med, med, med)
-
-
-def speedup_interval(base: Record, r: Record) -> tuple[float, float, float]:
-    """(low, speedup, high) of ``base median / r median`` (stats.ratio_ci of the two intervals)."""
-    b, n = interval(base), interval(r)
-    b = (max(b[0], b[1] * 1e-9), b[1], b[2])
-    n = (max(n[0], n[1] * 1e-9), n[1], n[2])
-    return ratio_ci(b, n)
-
-
-def untrusted(r: Record) -> bool:
-    """Timed on a contended machine or noisy: drawn hollow and listed in the report."""
-    return r.is_contended or r.noisy
 
 
 def _points(ax: Any, x: Sequence[float], y: Sequence[float], lo: Sequence[float], hi: Sequence[float],

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import registry
 from .foreign import is_foreign
-from .results import Record, Results, baseline_medians, load, speedup
+from .results import Record, Results, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
 
 __all__ = ["Part", "axis_table", "beside_reference", "break_even", "expand", "headline", "lecture_dot", "reference",
@@ -146,14 +146,10 @@ def _x(v: float | None, digits: int = 3) -> str:
 
 
 def _interval(r: Record) -> tuple[float, float, float]:
-    from .plotting import interval
-
     return interval(r)
 
 
 def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
-    from .plotting import speedup_interval
-
     try:
         lo, _, hi = speedup_interval(base, r)
     except ValueError:
@@ -162,7 +158,7 @@ def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
 
 
 def _untrusted(r: Record) -> bool:
-    return r.is_contended or r.noisy
+    return untrusted(r)
 
 
 def _x_ci(v: float | None, ci: tuple[float, float] | None) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .stats import median_ci, median_ci_from_summary
+from .stats import median_ci, median_ci_from_summary, ratio_ci
 
 __all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats",
            "write_json_atomic", "check_writable", "load"]
@@ -280,6 +280,30 @@ def speedup(r: Record, base: Mapping[tuple[str, str, str], float]) -> float | No
     """The one definition of a speedup: baseline median / this median, same op, size and dtype (None if either is missing)."""
     t = base.get((r.op, r.label, r.dtype))
     return t / r.timing.median_s if t and r.timing else None
+
+
+# ---------------------------------------------------------------- uncertainty of what is drawn
+def interval(r: Record) -> tuple[float, float, float]:
+    """(low, median, high): the record's 95% interval of the median, computed from its samples
+    for files written before intervals were stored; the bare median where neither exists."""
+    med = r.median_s or 0.0
+    if r.ci_low_s is not None and r.ci_high_s is not None:
+        return min(r.ci_low_s, med), med, max(r.ci_high_s, med)
+    ci = median_ci(r.samples_s) if r.samples_s else None
+    return (min(ci[0], med), med, max(ci[1], med)) if ci else (med, med, med)
+
+
+def speedup_interval(base: Record, r: Record) -> tuple[float, float, float]:
+    """(low, speedup, high) of ``base median / r median`` (stats.ratio_ci of the two intervals)."""
+    b, n = interval(base), interval(r)
+    b = (max(b[0], b[1] * 1e-9), b[1], b[2])
+    n = (max(n[0], n[1] * 1e-9), n[1], n[2])
+    return ratio_ci(b, n)
+
+
+def untrusted(r: Record) -> bool:
+    """Timed on a contended machine or noisy: drawn hollow and listed in the report."""
+    return r.is_contended or r.noisy
 
 
 def format_time(s: float | None) -> str:
