@@ -147,3 +147,20 @@ def test_static_vs_dynamic_break_even():
     assert "| logreg_grad | 64 | jax | 5 ms | 200 ms | torch | 4 ms | never |" in text
     assert break_even_steps(None, 1.0, 2.0) == 0.0
     assert static_vs_dynamic_lines(Results(records=[rec("numpy", 1e-3)])) == []
+
+
+def test_autodiff_against_the_hand_derivation_pairs_backends_by_what_they_declare():
+    from vecbench.report import autodiff_lines, autodiff_pairs, autodiff_vs_derivation
+
+    pairs = autodiff_pairs()
+    assert pairs, "the framework backends declare hand-derived and autodiff kernels"
+    hand, auto = pairs[0]
+
+    def rec(backend, median):
+        t = Timing((median,) * 3, 1, median, median, 0.0)
+        return Record("logreg_grad", backend, {"n_x": 100, "m": 1000}, "100x1000", "float64", 1, timing=t)
+
+    rows = autodiff_vs_derivation(Results(records=[rec(hand, 2e-3), rec(auto, 3e-3)]))
+    assert [(r["hand"], r["autodiff"], r["ratio"]) for r in rows] == [(hand, auto, pytest.approx(1.5))]
+    assert f"| logreg_grad | 100x1000 | {hand} | 2 ms | {auto} | 3 ms | 1.50x |" in "\n".join(
+        autodiff_lines(Results(records=[rec(hand, 2e-3), rec(auto, 3e-3)])))

@@ -491,6 +491,9 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     graphs = static_vs_dynamic_lines(results)
     if graphs:
         out += [f"{h} Static vs dynamic graph", "", *graphs]
+    auto = autodiff_lines(results)
+    if auto:
+        out += [f"{h} Autodiff against the hand derivation", "", *auto]
     side = _reference_lines(results, ref)
     if side:
         out += [f"{h} Your machine beside the reference", "", *side]
@@ -564,6 +567,43 @@ def static_vs_dynamic_lines(results: Results) -> list[str]:
         be_text = "never" if be is None else f"{math.ceil(be):,}"
         out.append(f"| {r['op']} | {r['label']} | {r['static']} | {_fmt_time(r['static_s'])} | "
                    f"{_fmt_time(r['compile_s'])} | {r['dynamic']} | {_fmt_time(r['dynamic_s'])} | {be_text} |")
+    return out + [""]
+
+
+def autodiff_pairs() -> list[tuple[str, str]]:
+    """(hand-derived, autodiff) backend pairs of the same framework (same ``graph``), from what each declares."""
+    known = list(registry.iter_backends())
+    return [(h.name, a.name) for h in known if h.graph and h.gradients == "hand"
+            for a in known if a.graph == h.graph and a.gradients == "autodiff" and a.name.startswith(h.name)]
+
+
+def autodiff_vs_derivation(results: Results) -> list[dict[str, Any]]:
+    """One row per (op, size, pair) where a framework's autodiff kernel and its hand-derived one were both
+    measured (float64): ``hand_s``, ``autodiff_s`` and ``ratio = autodiff_s / hand_s`` (what autodiff costs)."""
+    by = {(r.op, r.label, r.backend): r.timing.median_s for r in results
+          if r.ok and r.dtype == "float64" and r.timing}
+    rows = []
+    for h, a in autodiff_pairs():
+        for (op, label, b), t_hand in by.items():
+            t_auto = by.get((op, label, a))
+            if b == h and t_auto is not None:
+                rows.append({"op": op, "label": label, "hand": h, "autodiff": a, "hand_s": t_hand,
+                             "autodiff_s": t_auto, "ratio": t_auto / t_hand})
+    return rows
+
+
+def autodiff_lines(results: Results) -> list[str]:
+    """The report's "autodiff against the derivation" table (markdown lines; none without both kernels)."""
+    rows = autodiff_vs_derivation(results)
+    if not rows:
+        return []
+    out = ["The lecture derives the gradient by hand (`dz = a - y`, `dw = X dz / m`); a framework can instead "
+           "differentiate the cost alone. Time per call of each, and what autodiff costs (ratio > 1: slower).", "",
+           "| op | size | hand-derived | time per call | autodiff | time per call | autodiff / hand |",
+           "|---|---|---|---:|---|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['op']} | {r['label']} | {r['hand']} | {_fmt_time(r['hand_s'])} | {r['autodiff']} | "
+                   f"{_fmt_time(r['autodiff_s'])} | {r['ratio']:.2f}x |")
     return out + [""]
 
 
