@@ -26,7 +26,7 @@ import numpy as np
 
 from .._checks import _numeric, as_vector, check_positive
 from ..registry import Axis, Call, OpSpec, register
-from .logreg import _loss_and_sigmoid, check_model, grad_reference, make_model
+from .logreg import _loss_and_sigmoid, check_model, make_model, sigmoid_reference
 
 
 def _check_batch(op: str, batch_size: Any, m: int) -> int:
@@ -120,7 +120,12 @@ def validate(w: Any, b: Any, X: Any, y: Any, lr: Any, batch_size: Any, perm: Any
 
 
 def reference(w, b, X, y, lr, batch_size, perm=None):
-    """The epoch from the float64 gradient reference, one step per batch (independent of every backend)."""
+    """The epoch in float64, one step per batch, by the rule of :func:`validate` (independent of every backend).
+
+    Each step is the plain IEEE formula (``z = w . X_B + b`` not recomputed
+    where it overflows, unlike ``logreg_grad``'s reference), the mean
+    gradient formed before it is multiplied by ``lr``.
+    """
     w = np.asarray(w, np.float64).ravel()
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64).ravel()
@@ -131,9 +136,12 @@ def reference(w, b, X, y, lr, batch_size, perm=None):
     costs = []
     for start in range(0, m, batch):
         idx = perm[start:start + batch]
-        dw, db, J = grad_reference(w, b, X[:, idx], y[idx])
-        w, b = w - lr * dw, b - lr * db
-        costs.append(J)
+        Xb, yb = X[:, idx], y[idx]
+        with np.errstate(all="ignore"):
+            z = w @ Xb + b
+            costs.append(float(np.mean(np.logaddexp(0.0, z) - yb * z)))
+            dz = sigmoid_reference(z) - yb
+            w, b = w - lr * (Xb @ dz / len(idx)), b - lr * float(np.mean(dz))
     return w, b, np.asarray(costs)
 
 
