@@ -126,8 +126,8 @@ def _percent_careful(A: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         finite = np.isfinite(A)
         nan = np.isnan(A).any(axis=0)
-        pinf = (np.inf == A).any(axis=0)
-        ninf = (-np.inf == A).any(axis=0)
+        pinf = np.equal(A, np.inf).any(axis=0)
+        ninf = np.equal(A, -np.inf).any(axis=0)
         mx = np.where(finite, np.abs(A), 0.0).max(axis=0)
         scaled = A / np.where(mx > 0, mx, 1.0)
         P = scaled / scaled.sum(axis=0) * 100.0

@@ -22,8 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .broadcast import (CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy,
-                        standardize_numpy)
+from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy, standardize_numpy
 
 
 def _numpy_fallback(op: str, args: tuple[Any, ...]) -> Any:

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-import numpy as np
-
-from .broadcast import (CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy,
-                        standardize_numpy)
+from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy, standardize_numpy
 
 
 # ---------------------------------------------------------------- vector ops
