@@ -5,6 +5,13 @@ see :mod:`vecbench.backends.jax`) and calls its jitted graph; JAX traces and
 XLA compiles that graph on the first call for each shape and dtype. The
 formulas are the NumPy kernels' own, so NaN and inf propagate as in NumPy.
 
+NaN, inf and extreme values follow each op's rule (see the README), as
+in every backend: ``col_percent`` and ``standardize`` return, besides the
+fast result, one flag per column or row that the fast path cannot do, and
+only those are recomputed by the NumPy kernel's careful path. XLA on CPU
+flushes subnormal numbers to zero, so calls whose inputs hold one are
+computed by the op's ``numpy`` kernel (see :func:`_numpy_fallback`).
+
 ``train_epoch`` is one compiled program for the whole epoch: ``lax.scan``
 over the full batches, then one step on the smaller last batch, if any, so
 no step returns to Python. The ``*_autodiff`` kernels differentiate the cost
