@@ -113,6 +113,29 @@ def cases(op_name: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
                 if name == "lr" and v <= 0:  # a bad input, refused (see _bad_inputs)
                     continue
                 yield f"{name}={v!r}", base[:i] + (v,) + base[i + 1:]
+    yield from _op_cases(op_name, base)
+
+
+def _op_cases(op_name: str, base: tuple[Any, ...]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """Odd inputs that only make sense for one op's formula (its docstring states the rule)."""
+    if op_name == "mlp_step":
+        x, y, W1, W2, lr = base
+        # relu at exactly 0: relu'(0) = 0 in the manual backward pass, jax.nn.relu and torch.relu alike.
+        W1z = W1.copy()
+        W1z[:, 0] = 0.0
+        yield "mlp pre-activation exactly 0", (x, y, W1z, W2, lr)
+        xz = x.copy()
+        xz[0] = 0.0
+        yield "mlp an all-zero example", (xz, y, W1, W2, lr)
+        # Finite inputs just past the overflow bound (the float64 formula for every backend) and a step
+        # whose loss overflows while every input is finite.
+        yield "mlp x near the overflow bound", (x * 1e150, y, W1, W2, lr)
+        yield "mlp loss overflows", (x * 1e160, y, W1 * 1e150, W2, lr)
+        # One non-finite input makes the whole step NaN, whatever the kernel skips (0 * inf products).
+        for v in (np.nan, np.inf):
+            W2n = W2.copy()
+            W2n[-1, -1] = v
+            yield f"mlp W2[-1, -1]={v!r}", (x, y, W1, W2n, lr)
 
 
 def medium_cases(op_name: str) -> Iterator[tuple[str, tuple[Any, ...]]]:

@@ -5,6 +5,13 @@ see :mod:`vecbench.backends.jax`) and calls its jitted graph; JAX traces and
 XLA compiles that graph on the first call for each shape and dtype. The
 formulas are the NumPy kernels' own, so NaN and inf propagate as in NumPy.
 
+NaN, inf and extreme values follow each op's rule (see the README), as
+in every backend: ``col_percent`` and ``standardize`` return, besides the
+fast result, one flag per column or row that the fast path cannot do, and
+only those are recomputed by the NumPy kernel's careful path. XLA on CPU
+flushes subnormal numbers to zero, so calls whose inputs hold one are
+computed by the op's ``numpy`` kernel (see :func:`_numpy_fallback`).
+
 ``train_epoch`` is one compiled program for the whole epoch: ``lax.scan``
 over the full batches, then one step on the smaller last batch, if any, so
 no step returns to Python. The ``*_autodiff`` kernels differentiate the cost
@@ -19,19 +26,38 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-from .broadcast import CONSTANT_RTOL
+from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy, standardize_numpy
 
 
-def _kernel(static: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _numpy_fallback(op: str, args: tuple[Any, ...]) -> Any:
+    """The op's ``numpy`` kernel on the call's (NumPy) arguments: the rule for inputs XLA cannot take.
+
+    :meth:`vecbench.backends.jax.JaxBackend.prepare` leaves the arguments as
+    NumPy arrays when one holds a subnormal number, which XLA on CPU would
+    flush to zero.
+    """
+    from .. import registry
+
+    k = registry.kernel(op, "numpy")
+    # The op's validate on the already validated arguments: a no-op but for a fresh ``out``.
+    core_args = k.backend.prepare(k.op.validate(*args).args, k.op.has_out) if k.op.has_out else args
+    return k.core(*core_args)
+
+
+def _kernel(static: tuple[str, ...] = (), op: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Jit ``fn`` and call it inside the x64 context; the wrapper exposes the jit's cache size."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         jitted = jax.jit(fn, static_argnames=static)
+        name = op or fn.__name__
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
+            if any(isinstance(a, np.ndarray) for a in args):  # subnormal input: see _numpy_fallback
+                return _numpy_fallback(name, args + tuple(kwargs.values()))
             with jax.enable_x64(True):
                 return jitted(*args, **kwargs)
 
@@ -52,19 +78,54 @@ def matvec(A, v):
     return A @ v
 
 
-@_kernel()
+@_kernel(op="col_percent")
+def _col_percent(A):
+    # The NumPy kernel's fast path, A / s * 100 (100 * A overflows for |A| > 1.8e306), and the
+    # columns it cannot do: a sum that is not finite or too small for 100 / s.
+    # XLA turns A / s into A * (1 / s), and 1 / s is subnormal, hence flushed to 0, past 1 / tiny.
+    s = A.sum(axis=0)
+    bad = ~(jnp.isfinite(s) & ((s == 0) | (jnp.abs(s) >= PERCENT_SAFE_MIN)) & (jnp.abs(s) < 0.5 / jnp.finfo(A.dtype).tiny))
+    return A / s * 100, bad
+
+
 def col_percent(A):
-    return (A * 100) / A.sum(axis=0)
+    """Column percentages; the columns the fast path cannot do are recomputed by the NumPy kernel's rule."""
+    r = _col_percent(A)
+    if isinstance(r, np.ndarray):  # computed by numpy already (subnormal input)
+        return r
+    P, bad = r
+    if not bool(bad.any()):  # one flag per column: the common case ends here
+        return P
+    P, cols = np.array(P), np.asarray(bad)
+    sub = np.asarray(A)[:, cols]
+    P[:, cols] = col_percent_numpy(sub, np.empty_like(sub))
+    return P
 
 
-@_kernel()
-def standardize(X):
+@_kernel(op="standardize")
+def _standardize(X):
     # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype.
     mu = jnp.mean(X, axis=1, keepdims=True, dtype=jnp.float64)
     d = (X - mu).astype(X.dtype)
-    sigma = jnp.sqrt(jnp.mean(jnp.square(d.astype(jnp.float64)), axis=1, keepdims=True))
+    var = jnp.mean(jnp.square(d.astype(jnp.float64)), axis=1, keepdims=True)
+    sigma = jnp.sqrt(var)
     const = sigma <= CONSTANT_RTOL * jnp.abs(mu)
-    return jnp.where(const, 0.0, d / jnp.where(const, 1.0, sigma)).astype(X.dtype)
+    bad = ~(jnp.isfinite(var[:, 0]) & (var[:, 0] >= STD_SAFE_MIN_VAR))
+    return jnp.where(const, 0.0, d / jnp.where(const, 1.0, sigma)).astype(X.dtype), bad
+
+
+def standardize(X):
+    """Standardized rows; rows whose variance overflowed or underflowed are recomputed by the NumPy kernel."""
+    r = _standardize(X)
+    if isinstance(r, np.ndarray):
+        return r
+    Z, bad = r
+    if not bool(bad.any()):
+        return Z
+    Z, rows = np.array(Z), np.asarray(bad)
+    sub = np.asarray(X)[rows]
+    Z[rows] = standardize_numpy(sub, np.empty_like(sub))
+    return Z
 
 
 def _sigmoid(z):
@@ -91,10 +152,21 @@ def _grad_hand(w, b, X, y):
     return X @ dz / X.shape[1], jnp.mean(dz), J
 
 
+def _cost_sum(w, b, X, y):
+    z = w @ X + b
+    return jnp.sum(jnp.logaddexp(0.0, z) - y * z)
+
+
 def _grad_auto(w, b, X, y):
-    """Reverse-mode autodiff of the cost alone."""
-    J, (dw, db) = jax.value_and_grad(_cost, argnums=(0, 1))(w, b, X, y)
-    return dw, db, J
+    """Reverse-mode autodiff of the cost alone, summed over the examples, then divided by m.
+
+    The gradient of the mean would scale ``dz`` by ``1 / m`` before ``X dz``;
+    the rule of the logistic ops is ``X dz / m`` (the same value, but it
+    overflows alike in every backend).
+    """
+    m = X.shape[1]
+    S, (dw, db) = jax.value_and_grad(_cost_sum, argnums=(0, 1))(w, b, X, y)
+    return dw / m, db / m, S / m
 
 
 @_kernel()
@@ -107,7 +179,7 @@ def logreg_grad(w, b, X, y):
     return _grad_hand(w, b, X, y)
 
 
-@_kernel()
+@_kernel(op="logreg_grad")
 def logreg_grad_autodiff(w, b, X, y):
     return _grad_auto(w, b, X, y)
 
@@ -122,7 +194,7 @@ def logreg_step(w, b, X, y, lr):
     return _step(_grad_hand, w, b, X, y, lr)
 
 
-@_kernel()
+@_kernel(op="logreg_step")
 def logreg_step_autodiff(w, b, X, y, lr):
     return _step(_grad_auto, w, b, X, y, lr)
 
@@ -145,12 +217,12 @@ def _epoch(grad, w, b, X, y, lr, batch, perm):
     return carry[0], carry[1], costs
 
 
-@_kernel(static=("batch",))
+@_kernel(static=("batch",), op="train_epoch")
 def _train_epoch(w, b, X, y, lr, batch, perm):
     return _epoch(_grad_hand, w, b, X, y, lr, batch, perm)
 
 
-@_kernel(static=("batch",))
+@_kernel(static=("batch",), op="train_epoch")
 def _train_epoch_autodiff(w, b, X, y, lr, batch, perm):
     return _epoch(_grad_auto, w, b, X, y, lr, batch, perm)
 

@@ -54,6 +54,27 @@ def validate(x: Any, y: Any, W1: Any, W2: Any, lr: Any) -> Call:
     W2_new : ndarray, shape (H, D_out)
     loss : float
         The loss at the *old* weights.
+
+    Notes
+    -----
+    NaN, inf and extreme values, the same in every backend and the reference
+    (no warnings):
+
+    - a NaN or an infinity anywhere in ``x``, ``y``, ``W1`` or ``W2`` makes
+      the step undefined: ``W1_new`` and ``W2_new`` are all NaN and ``loss``
+      is NaN (one NaN in ``x`` already spreads to every weight through
+      ``dW2 = h^T g`` and ``dW1 = x^T dh``; the rule makes that exact and
+      independent of which ``0 * inf`` products a kernel skips);
+    - finite inputs whose step cannot overflow (a bound on every partial
+      sum, from the inputs' largest ``|x|``, stays below half the largest
+      float of the dtype) give each backend's own result, within the op's
+      tolerance;
+    - finite inputs whose step could overflow (huge values or ``lr``) are
+      computed by the float64 reference formula (:func:`reference`, NumPy's
+      summation order) in every backend and cast to the input dtype, so an
+      overflowing sum gives the same ``+-inf``/NaN everywhere.
+
+    The check reads each input once, before the timed kernel.
     """
     op = "mlp_step"
     x = as_array(op, "x", x, 2)
@@ -70,13 +91,58 @@ def validate(x: Any, y: Any, W1: Any, W2: Any, lr: Any) -> Call:
         raise ValueError(f"{op}: y has shape {y.shape} but x has shape {x.shape} and W2 {W2.shape}; "
                          "need y.shape == (x.shape[0], W2.shape[1]) (N examples, D_out outputs)")
     x, y, W1, W2 = common_float(x, y, W1, W2)
-    return Call((x, y, W1, W2, check_positive(op, "lr", lr)), post=lambda r: (r[0], r[1], float(r[2])))
+    lr = check_positive(op, "lr", lr)
+    case = _case(x, y, W1, W2, lr)
+
+    def post(r: Any) -> tuple[np.ndarray, np.ndarray, float]:
+        if case == "fast":
+            return r[0], r[1], float(r[2])
+        W1_new, W2_new, loss = _undefined(W1, W2) if case == "nan" else _float64_step(x, y, W1, W2, lr)
+        return W1_new.astype(W1.dtype), W2_new.astype(W2.dtype), loss
+
+    return Call((x, y, W1, W2, lr), post=post)
+
+
+def _case(x: np.ndarray, y: np.ndarray, W1: np.ndarray, W2: np.ndarray, lr: float) -> str:
+    """``"nan"`` (a non-finite input), ``"float64"`` (the step could overflow) or ``"fast"``."""
+    with np.errstate(all="ignore"):
+        ax, ay, a1, a2 = (float(np.abs(a).max()) for a in (x, y, W1, W2))
+    if not all(np.isfinite(v) for v in (ax, ay, a1, a2)):  # max |x| is NaN or inf exactly then
+        return "nan"
+    N, D = x.shape
+    H, Do = W2.shape
+    # Bounds on |every partial sum| of each stage (products of maxima, times the number of terms).
+    pre = D * ax * a1
+    diff = H * pre * a2 + ay
+    g = 2.0 * diff
+    dW2 = N * pre * g
+    dW1 = N * ax * (Do * g * a2)
+    bounds = (pre, diff, N * Do * diff * diff, dW2, dW1, a1 + lr * dW1, a2 + lr * dW2)
+    limit = float(np.finfo(x.dtype).max) / 2
+    return "fast" if all(b < limit for b in bounds) else "float64"
+
+
+def _undefined(W1: np.ndarray, W2: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    return np.full(W1.shape, np.nan), np.full(W2.shape, np.nan), float("nan")
 
 
 # ---------------------------------------------------------------- reference
 def reference(x, y, W1, W2, lr):
-    """Float64 forward and manual backward pass (independent of every backend)."""
+    """Float64 forward and manual backward pass (independent of every backend), by the rule of :func:`validate`."""
     x, y, W1, W2 = (np.asarray(a, np.float64) for a in (x, y, W1, W2))
+    if not all(np.isfinite(a).all() for a in (x, y, W1, W2)):
+        return _undefined(W1, W2)
+    return _float64_step(x, y, W1, W2, float(lr))
+
+
+def _float64_step(x, y, W1, W2, lr):
+    """The step's formulas in float64, IEEE overflow and all, without warnings."""
+    x, y, W1, W2 = (np.asarray(a, np.float64) for a in (x, y, W1, W2))
+    with np.errstate(all="ignore"):
+        return _formulas(x, y, W1, W2, lr)
+
+
+def _formulas(x, y, W1, W2, lr):
     pre = x @ W1
     h = np.maximum(pre, 0.0)
     diff = h @ W2 - y
@@ -102,7 +168,7 @@ def make_inputs(size, dtype, rng):
     y = rng.standard_normal((N, Do))
     W1 = rng.standard_normal((D, H))
     W2 = rng.standard_normal((H, Do))
-    g1, g2, _ = reference(x, y, W1, W2, -1.0)  # W + dW: recover the gradients
+    g1, g2, _ = _float64_step(x, y, W1, W2, -1.0)  # W + dW: recover the gradients
     gmax = max(float(np.max(np.abs(g1 - W1))), float(np.max(np.abs(g2 - W2))), 1e-300)
     lr = float(f"{1.0 / gmax:.0e}")
     return x.astype(dtype), y.astype(dtype), W1.astype(dtype), W2.astype(dtype), lr
@@ -146,6 +212,11 @@ def mlp_step_python(x, y, W1, W2, lr):
 # ---------------------------------------------------------------- numpy
 def mlp_step_numpy(x, y, W1, W2, lr):
     """The forward pass, then the backward pass written out (no autodiff)."""
+    with np.errstate(all="ignore"):  # non-finite and overflowing steps follow the op's rule (see validate)
+        return _mlp_step_numpy(x, y, W1, W2, lr)
+
+
+def _mlp_step_numpy(x, y, W1, W2, lr):
     pre = x @ W1
     h = np.maximum(pre, 0)
     diff = h @ W2 - y

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from .broadcast import CONSTANT_RTOL
+from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy, standardize_numpy
 
 
 # ---------------------------------------------------------------- vector ops
@@ -30,16 +31,34 @@ def matvec(A, v):
 
 
 def col_percent(A):
-    return (A * 100) / A.sum(dim=0)
+    # The NumPy kernel's fast path, A / s * 100 (100 * A overflows for |A| > 1.8e306); the columns it
+    # cannot do (a sum that is not finite, or too small for 100 / s) are recomputed by the NumPy
+    # kernel's careful rule, on a view of the same memory: one comparison per column otherwise.
+    s = A.sum(dim=0)
+    P = A / s * 100
+    bad = ~(torch.isfinite(s) & ((s == 0) | (s.abs() >= PERCENT_SAFE_MIN)))
+    if bad.any():
+        cols = bad.numpy()
+        sub = A.numpy()[:, cols]
+        P[:, bad] = torch.from_numpy(col_percent_numpy(sub, np.empty_like(sub)))
+    return P
 
 
 def standardize(X):
-    # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype.
+    # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype; rows whose
+    # variance overflowed or underflowed are recomputed by the NumPy kernel (scaled by their max |x|).
     mu = X.mean(dim=1, keepdim=True, dtype=torch.float64)
     d = (X - mu).to(X.dtype)
-    sigma = torch.sqrt(torch.mean(torch.square(d.to(torch.float64)), dim=1, keepdim=True))
+    var = torch.mean(torch.square(d.to(torch.float64)), dim=1, keepdim=True)
+    sigma = torch.sqrt(var)
     const = sigma <= CONSTANT_RTOL * mu.abs()
-    return torch.where(const, 0.0, d / torch.where(const, 1.0, sigma)).to(X.dtype)
+    Z = torch.where(const, 0.0, d / torch.where(const, 1.0, sigma)).to(X.dtype)
+    bad = ~(torch.isfinite(var[:, 0]) & (var[:, 0] >= STD_SAFE_MIN_VAR))
+    if bad.any():
+        rows = bad.numpy()
+        sub = X.numpy()[rows]
+        Z[bad] = torch.from_numpy(standardize_numpy(sub, np.empty_like(sub)))
+    return Z
 
 
 def _sigmoid(z):
@@ -78,9 +97,13 @@ def _grad_auto(w, b, X, y):
     """``loss.backward()`` on the cost alone; the graph is recorded during this call."""
     w = w.detach().requires_grad_(True)  # a fresh leaf: no gradient accumulates across calls
     b = torch.as_tensor(b, dtype=X.dtype).detach().requires_grad_(True)
-    J = _cost(w, b, X, y)
-    J.backward()
-    return w.grad, b.grad, J.detach()
+    # The summed cost, divided by m after the backward pass: the rule's X dz / m (the mean's gradient
+    # would scale dz by 1 / m first, which overflows differently).
+    m = X.shape[1]
+    z = w @ X + b
+    S = torch.sum(_softplus(z) - y * z)
+    S.backward()
+    return w.grad / m, b.grad / m, S.detach() / m
 
 
 def logreg_grad(w, b, X, y):
