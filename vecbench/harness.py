@@ -62,7 +62,9 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(min_sample_s=0.005, repeats=3, budget_s=0.5, max_samples=12)
+        # A smoke run of everything (eight backends, ten ops) in well under 20 s warm: a looser interval target
+        # and fewer samples than a full sweep; the intervals stored say how precise each median is.
+        return cls(min_sample_s=0.003, repeats=3, budget_s=0.3, ci_target=0.05, max_samples=6)
 
 
 SizesArg = str | Sequence[int | float | Size]

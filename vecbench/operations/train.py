@@ -223,7 +223,7 @@ SPEC = OpSpec(
     make_inputs=make_inputs,
     sizes={
         "test": [_batch(1, 1, 1), _batch(3, 7, 2), _batch(5, 33, 33), _batch(30, 5000, 64), _batch(8, 4096, 4096)],
-        "quick": [_batch(30, 2000, b) for b in (1, 32, 2000)],
+        "quick": [_batch(30, 500, b) for b in (1, 32, 500)],
         "default": [_batch(30, M_DEFAULT, b) for b in (*BATCHES, M_DEFAULT)],
         "large": [_batch(30, 10**5, b) for b in (*BATCHES, 10**5)],
     },
