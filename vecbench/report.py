@@ -15,14 +15,14 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import registry
 from .foreign import is_foreign
-from .results import Record, Results, baseline_medians, interval, load, speedup, speedup_interval, untrusted
+from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
 
 __all__ = ["Part", "axis_table", "beside_reference", "break_even", "expand", "headline", "lecture_dot", "reference",
@@ -529,6 +529,18 @@ def break_even_steps(compile_s: float | None, static_s: float, dynamic_s: float)
     return max(0.0, compile_s or 0.0) / (dynamic_s - static_s)
 
 
+def _measured_pairs(results: Results, pairs: Sequence[tuple[str, str]]
+                    ) -> Iterator[tuple[str, str, str, str, Timing, Timing]]:
+    """``(op, label, first, second, first's timing, second's timing)`` for every (op, size) where both
+    backends of a pair were measured in float64."""
+    by = {(r.op, r.label, r.backend): r.timing for r in results if r.ok and r.dtype == "float64" and r.timing}
+    for first, second in pairs:
+        for (op, label, name), t1 in by.items():
+            t2 = by.get((op, label, second))
+            if name == first and t2 is not None:
+                yield op, label, first, second, t1, t2
+
+
 def static_vs_dynamic(results: Results) -> list[dict[str, Any]]:
     """One row per (op, size, pair) measured by both backends of a :func:`graph_pairs` pair (float64).
 
@@ -536,19 +548,10 @@ def static_vs_dynamic(results: Results) -> list[dict[str, Any]]:
     call: one step, or one epoch for ``train_epoch``), ``compile_s`` (the static graph's first-call
     trace + compile), ``break_even`` (see :func:`break_even_steps`).
     """
-    by = {(r.op, r.label, r.backend): r for r in results if r.ok and r.dtype == "float64" and r.timing}
-    rows = []
-    pairs = graph_pairs()
-    for (op, label, static), r in by.items():
-        for s, d in pairs:
-            other = by.get((op, label, d))
-            if s != static or other is None or r.timing is None or other.timing is None:
-                continue
-            rows.append({"op": op, "label": label, "static": s, "dynamic": d, "static_s": r.timing.median_s,
-                         "dynamic_s": other.timing.median_s, "compile_s": r.timing.compile_time_s,
-                         "break_even": break_even_steps(r.timing.compile_time_s, r.timing.median_s,
-                                                        other.timing.median_s)})
-    return rows
+    return [{"op": op, "label": label, "static": s, "dynamic": d, "static_s": ts.median_s, "dynamic_s": td.median_s,
+             "compile_s": ts.compile_time_s, "break_even": break_even_steps(ts.compile_time_s, ts.median_s,
+                                                                            td.median_s)}
+            for op, label, s, d, ts, td in _measured_pairs(results, graph_pairs())]
 
 
 def static_vs_dynamic_lines(results: Results) -> list[str]:
@@ -580,16 +583,9 @@ def autodiff_pairs() -> list[tuple[str, str]]:
 def autodiff_vs_derivation(results: Results) -> list[dict[str, Any]]:
     """One row per (op, size, pair) where a framework's autodiff kernel and its hand-derived one were both
     measured (float64): ``hand_s``, ``autodiff_s`` and ``ratio = autodiff_s / hand_s`` (what autodiff costs)."""
-    by = {(r.op, r.label, r.backend): r.timing.median_s for r in results
-          if r.ok and r.dtype == "float64" and r.timing}
-    rows = []
-    for h, a in autodiff_pairs():
-        for (op, label, b), t_hand in by.items():
-            t_auto = by.get((op, label, a))
-            if b == h and t_auto is not None:
-                rows.append({"op": op, "label": label, "hand": h, "autodiff": a, "hand_s": t_hand,
-                             "autodiff_s": t_auto, "ratio": t_auto / t_hand})
-    return rows
+    return [{"op": op, "label": label, "hand": h, "autodiff": a, "hand_s": th.median_s, "autodiff_s": ta.median_s,
+             "ratio": ta.median_s / th.median_s}
+            for op, label, h, a, th, ta in _measured_pairs(results, autodiff_pairs())]
 
 
 def autodiff_lines(results: Results) -> list[str]:
