@@ -591,10 +591,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = expand(args.files)
     if not files and not args.run:
         raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
-    for f in files:
-        load(f)  # a bad file is reported now, not after minutes of measuring
+    loaded = [load(f) for f in files]  # a bad file is reported now, not after minutes of measuring
     status = 0
-    measured: list[Any] = []
     if args.run:
         from .harness import run
         from .training import convergence_histories
@@ -605,12 +603,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         results.training["histories"] = convergence_histories()
         path = results.save(folder / "results.json")
         console.print(f"wrote {path}")
-        files = [str(path), *files]
+        files, loaded = [str(path), *files], [results, *loaded]
         status = 1 if results.failures else (130 if results.interrupted else 0)
     from rich.console import Console
 
     err = Console(stderr=True)  # what is being drawn, as it goes (stdout keeps the list of files written)
-    results, written = report_files(files, folder, args.baseline, measured,
+    results, written = report_files(files, folder, args.baseline, loaded,
                                     say=lambda text: err.print(text, highlight=False))
     for p in written:
         console.print(f"wrote {p}", highlight=False)

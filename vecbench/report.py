@@ -72,13 +72,13 @@ def headline(results: Results) -> list[dict[str, Any]]:
             rows.append({
                 "op": op, "label": label, "dtype": dtype, "backend": backend, "status": r.status,
                 "reason": r.reason, "median_s": r.median_s,
-                "ci_s": _interval(r) if ok else None,
+                "ci_s": interval(r) if ok else None,
                 "vs_loop": (lp_r.timing.median_s / r_at.timing.median_s if lp_r and lp_r.timing and r_at and r_at.timing
                             else None),
                 "vs_loop_ci": _speedup(lp_r, r_at) if lp_r and r_at and ok else None,
                 "vs_loop_label": loop_at if lp_r is not None else None,
                 "vs_vectorized": speedup(r, base_vec), "vs_vectorized_ci": _speedup(vc, r) if ok else None,
-                "untrusted": ok and (_untrusted(r) or (lp is not None and _untrusted(lp)) or _untrusted(vc)),
+                "untrusted": ok and (untrusted(r) or (lp is not None and untrusted(lp)) or untrusted(vc)),
                 "gbps": gbps, "pct_bandwidth": 100 * gbps / bw if bw and gbps else None,
             })
     return rows
@@ -145,20 +145,12 @@ def _x(v: float | None, digits: int = 3) -> str:
     return f"{v:.{digits}g}x" if v is not None else "-"
 
 
-def _interval(r: Record) -> tuple[float, float, float]:
-    return interval(r)
-
-
 def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
     try:
         lo, _, hi = speedup_interval(base, r)
     except ValueError:
         return None
     return lo, hi
-
-
-def _untrusted(r: Record) -> bool:
-    return untrusted(r)
 
 
 def _x_ci(v: float | None, ci: tuple[float, float] | None) -> str:
@@ -170,7 +162,7 @@ def _x_ci(v: float | None, ci: tuple[float, float] | None) -> str:
 
 def care_lines(results: Results) -> list[str]:
     """Markdown: the measurements taken on a contended machine or with a noisy spread."""
-    bad = [r for r in results if r.ok and _untrusted(r)]
+    bad = [r for r in results if r.ok and untrusted(r)]
     if not bad:
         return []
     lines = [(f"{len(bad)} measurement(s) below were timed while other processes were busy (contended) or "
@@ -178,7 +170,7 @@ def care_lines(results: Results) -> list[str]:
               "their times are likely too slow. Rerun on a quiet machine (`vecbench run --wait-quiet`)."), "",
              "| op | backend | size | dtype | median | 95% interval | why |", "|---|---|---|---|---:|---|---|"]
     for r in bad:
-        lo, med, hi = _interval(r)
+        lo, med, hi = interval(r)
         why = "; ".join(w for w in r.warnings if w.startswith(("contended", "noisy")))
         lines.append(f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {_fmt_time(med)} | "
                      f"{_fmt_time(lo)} - {_fmt_time(hi)} | {why} |")
@@ -434,7 +426,7 @@ def foreign_lines(results: Results) -> list[str]:
         out += [f"`{group}`:", "", "| test | parameter | median | min | 95% interval | rounds x loops" +
                 (" | GB/s | GFLOP/s |" if rates else " |"), "|---|---|---:|---:|---|---:|" + ("---:|---:|" if rates else "")]
         for r in mine:
-            lo, med, hi = _interval(r)
+            lo, med, hi = interval(r)
             rate = (f" | {r.gbps:.3g} | {r.gflops:.3g} |" if r.bytes or r.flops else " | - | - |") if rates else " |"
             out.append(f"| {r.backend} | {r.label or '-'} | {_fmt_time(med)} | {_fmt_time(r.min_s)} | "
                        f"{_fmt_time(lo)} - {_fmt_time(hi)} | {len(r.samples_s) or '?'} x {r.loops_per_sample}{rate}")
@@ -793,12 +785,19 @@ def check_output_folder(folder: Path) -> None:
 
 
 def report_files(files: Sequence[str], folder: str | Path, baseline: str | None = None,
-                 extra: Sequence[Results] = (), say: Callable[[str], None] | None = None) -> tuple[Results, list[Path]]:
-    """Load and merge the results ``files`` (plus ``extra`` already in memory), write their report into
-    ``folder``; return (results, files written). Every file is checked before anything is drawn."""
+                 loaded: Sequence[Results] | None = None,
+                 say: Callable[[str], None] | None = None) -> tuple[Results, list[Path]]:
+    """Merge the results ``files`` and write their report into ``folder``; return (results, files written).
+
+    ``loaded`` are those files already read (same order; read here when None), so a caller that
+    checked them first does not read them twice. Every file is checked before anything is drawn.
+    """
     folder = Path(folder)
     check_output_folder(folder)
-    named = [*(("a fresh run", r) for r in extra), *((relative(f, folder), load(f)) for f in files)]
+    loaded = [load(f) for f in files] if loaded is None else list(loaded)
+    if len(loaded) != len(files):
+        raise ValueError(f"report_files: {len(files)} files but {len(loaded)} loaded results")
+    named = [(relative(f, folder), r) for f, r in zip(files, loaded)]
     if not named:
         raise ValueError("give results files (vecbench or pytest-benchmark JSON) or --run")
     results = Results.merge([r for _, r in named])
