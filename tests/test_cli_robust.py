@@ -76,6 +76,9 @@ def no_work(monkeypatch, tmp_path):
     monkeypatch.setattr(vecbench.targets, "quick_walls", lambda: [])
     monkeypatch.setattr(vecbench.report, "write_report", lambda *a, **k: [])
     monkeypatch.setattr(vecbench.training, "convergence_histories", lambda *a, **k: {})
+    import vecbench.coldcompile
+
+    monkeypatch.setattr(vecbench.coldcompile, "measure_cold_compile", lambda *a, **k: {})
     real_train = vecbench.training.train
     monkeypatch.setattr(vecbench.training, "train", lambda X, y, **k: real_train(X[:, :50], y[:50], **{
         **k, "epochs": 1, "batch_size": min(k["batch_size"], 50) if k["batch_size"] != "full" else "full"}))
