@@ -13,6 +13,22 @@ import vecbench as vb
 ALL_KERNELS = vb.kernels()
 
 
+def available_backends(op: str | None = None) -> list[str]:
+    """The backends (of ``op``, or all) whose packages are installed here.
+
+    The one place tests take a list of backends to loop over: a test that loops
+    inside its body (rather than being parametrized, where conftest skips
+    unavailable kernels with their install hint) must use this, so the suite
+    passes with ``.[test]`` alone as with every extra.
+    """
+    return [b for b in vb.backends(op) if vb.backend(b).available]
+
+
+def unavailable_backends(op: str | None = None) -> list[str]:
+    """The registered backends (of ``op``, or all) that cannot run here."""
+    return [b for b in vb.backends(op) if not vb.backend(b).available]
+
+
 def kernel_id(k: vb.Kernel) -> str:
     return f"{k.op.name}-{k.backend.name}"
 
