@@ -244,7 +244,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--backends: none of {args.backends} has a kernel for ops {ops}; see 'vecbench list'")
     return {"ops": ops, "backends": args.backends, "sizes": sizes, "sizes_by_op": by_op or None,
             "dtypes": args.dtype or ["float64"], "threads": args.threads, "settings": _settings(args),
-            "bandwidth": not args.no_bandwidth}
+            "bandwidth": not args.no_bandwidth, **_backend_options(args)}
 
 
 def _spec(op: str) -> Any:
@@ -447,7 +447,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_targets(args.threads, args.output, _console())
     out, journal = _prepare_output(args)
     given = [o for o in RUN_OPTIONS if getattr(args, o) not in (None, False)]
-    kwargs = _resume_kwargs(journal.request) if args.resume and not given else _run_kwargs(args)
+    kwargs = (dict(_resume_kwargs(journal.request), **_backend_options(args)) if args.resume and not given
+              else _run_kwargs(args))
     console = _console()
     try:
         results = run(**kwargs, progress=not args.no_progress, timeout=args.timeout, journal=journal)
@@ -752,6 +753,28 @@ def _add_axis_options(p: argparse.ArgumentParser) -> None:
                                help=f"{op}: {axis.help}")
 
 
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    """One option per setting a backend declares (``--dask-scheduler``), checked by that backend."""
+    import vecbench as vb
+
+    for b in vb.iter_backends():
+        for option, text in b.options.items():
+            def check(value: str, b: Any = b, option: str = option) -> str:
+                try:
+                    return str(b.check_option(option, value))
+                except ValueError as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+
+            p.add_argument(f"--{b.name}-{option}", dest=f"backend_option:{b.name}_{option}", type=check,
+                           metavar="VALUE", help=f"{text} (also {b.option_env(option)})")
+
+
+def _backend_options(args: argparse.Namespace) -> dict[str, str]:
+    """``{"<backend>_<option>": value}`` given on the command line (for ``harness.run``)."""
+    prefix = "backend_option:"
+    return {k.removeprefix(prefix): v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+
+
 def _nonempty_csv(text: str) -> list[str]:
     items = _csv(text)
     if not items:
@@ -835,6 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short "
                    "(choices: targets; default: none)")
     _add_axis_options(p)
+    _add_backend_options(p)
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("compare", parents=[common],

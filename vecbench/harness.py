@@ -23,13 +23,14 @@ The harness never imports matplotlib.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import math
 import os
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,6 +209,8 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
         first = (time.perf_counter_ns() - t0) * 1e-9
         compiled, from_cache = backend.compiled(k, before, backend.compile_state(k), core_args)
         reason = _check(k, k.finish(raw, call), expected, dtype)
+        facts = backend.record_facts(k.op.name, core_args)
+        rec = dataclasses.replace(rec, facts=facts) if facts else rec
         return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason)
     except (KeyboardInterrupt, MemoryError):
         raise
@@ -527,6 +530,7 @@ def run(
     isolate: bool = True,
     timeout: float | None = None,
     journal: Journal | None = None,
+    **backend_options: Any,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -565,6 +569,10 @@ def run(
         a journal loaded from an interrupted run is resumed: its records are
         kept and only the missing ones are measured (same arguments required,
         else ``ValueError``).
+    **backend_options
+        ``<backend>_<option>=value`` for the options a backend declares
+        (``Backend.options``), e.g. a cluster's scheduler address; handed to the
+        measuring process as ``VECBENCH_<BACKEND>_<OPTION>`` for this run only.
 
     Returns
     -------
@@ -580,9 +588,56 @@ def run(
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"run: timeout must be a positive number of seconds; got {timeout!r}")
     timeout_s = timeout if timeout is not None else default_timeout(settings.budget_s)
+    env = _option_env(backend_options)
     selected = [k for k in kernels(ops, backends)]
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
+    with _environ(env):
+        for b in {id(k.backend): k.backend for k in selected}.values():
+            b.preflight()  # e.g. an unreachable scheduler: one line, before anything is measured
+        return _run(selected, unavailable, ops, backends, sizes, dtypes, threads, settings, bandwidth, progress,
+                    on_record, sizes_by_op, isolate, timeout_s, journal)
+
+
+def _option_env(options: Mapping[str, Any]) -> dict[str, str]:
+    """``{"<backend>_<option>": value}`` as environment variables; ``TypeError``/``ValueError`` naming what is known."""
+    from .registry import iter_backends
+
+    known = {f"{b.name}_{o}": (b, o) for b in iter_backends() for o in b.options}
+    env = {}
+    for key, value in options.items():
+        if key not in known:
+            raise TypeError(f"run: unexpected keyword argument {key!r}; backend options: {sorted(known)}")
+        if value is None:
+            continue
+        b, option = known[key]
+        try:
+            env[b.option_env(option)] = b.check_option(option, value)
+        except ValueError as exc:
+            raise ValueError(f"run: {key}: {exc}") from None
+    return env
+
+
+@contextlib.contextmanager
+def _environ(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` set for the block (the worker process inherits it), then restored."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] | None,
+         backends: Sequence[str] | None, sizes: SizesArg, dtypes: list[str], threads: int | None,
+         settings: Settings, bandwidth: bool, progress: bool, on_record: Callable[[Record], None] | None,
+         sizes_by_op: Mapping[str, SizesArg] | None, isolate: bool, timeout_s: float,
+         journal: Journal | None) -> Results:
     by_op = dict(sizes_by_op or {})
     for name in by_op:
         spec(name)  # a KeyError naming the known ops
@@ -631,7 +686,8 @@ def run(
                     if rec is not None:  # measured before the run was interrupted
                         if rec.status != "skipped":
                             last.append(rec)
-                    elif reason := _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size)):
+                    elif reason := (k.backend.skip_reason(k.op.name, size)
+                                    or _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size))):
                         rec = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
                     else:
                         rec = measurer.measure(k, size, dt, settings, nthreads, threads)
@@ -646,6 +702,9 @@ def run(
             results.machine = measurer.machine_info()
     except KeyboardInterrupt:
         results.interrupted = True
+    finally:
+        for b in {id(k.backend): k.backend for k in selected}.values():
+            b.close()  # what a backend started in this process (a cluster, with isolate=False)
     if not results.machine:
         results.machine = machine_info()
     return results

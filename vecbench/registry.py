@@ -267,7 +267,7 @@ class Kernel:
         Nothing here is timed by the harness: ``core(*core_args)`` is.
         """
         call = self.op.validate(*args, **kwargs)
-        core_args = self.backend.prepare(call.args, self.op.has_out)
+        core_args = self.backend.prepare_op(self.op.name, call.args, self.op.has_out)
         return self.timed_core, core_args, call
 
     @property

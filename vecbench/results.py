@@ -124,6 +124,9 @@ class Record:
     cpu_pressure: float | None = None  # share of the window some task waited for a CPU (Linux PSI)
     loadavg: float | None = None  # 1-minute load average at the end of the measurement
     contended: bool | None = None  # above vecbench.contention's thresholds
+    # What the backend says about this measurement (Backend.record_facts): e.g. a cluster's tasks per
+    # call, chunk size, start-up and input load times (kept apart from the samples). JSON values.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -134,6 +137,7 @@ class Record:
                              f"{'a' if self.timing else 'no'} timing")
         object.__setattr__(self, "size", dict(self.size))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "facts", dict(self.facts))
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -241,6 +245,7 @@ class Record:
             "warnings": list(self.warnings),
             "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
             "contended": self.contended,
+            **({"facts": dict(self.facts)} if self.facts else {}),
         }
 
     @classmethod
@@ -267,7 +272,7 @@ class Record:
             reason=str(d.get("reason", "")), timing=timing, bytes=int(d.get("bytes") or 0),
             flops=int(d.get("flops") or 0), warnings=tuple(d.get("warnings") or ()),
             contention=d.get("contention"), cpu_pressure=d.get("cpu_pressure"), loadavg=d.get("loadavg"),
-            contended=d.get("contended"),
+            contended=d.get("contended"), facts=dict(d.get("facts") or {}),
         )
 
 
@@ -610,6 +615,7 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
         need(name, lambda v: v is None or _number(v), "a number or null", None)
     need("from_cache", lambda v: v is None or isinstance(v, bool), "true, false or null", None)
     need("warnings", lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v), "a list of strings", [])
+    need("facts", lambda v: isinstance(v, dict), "an object", {})
     if d["status"] == "ok":
         bad = [f"{n} is {d[n]!r}" for n in ("median_s", "min_s")
                if not (d[n] is not None and math.isfinite(d[n]) and d[n] > 0)]

@@ -30,4 +30,5 @@ BUILTIN = (
     "vecbench.backends.torch:TorchBackend",
     "vecbench.backends.jax:JaxAutodiffBackend",
     "vecbench.backends.torch:TorchAutodiffBackend",
+    "vecbench.backends.dask:DaskBackend",
 )

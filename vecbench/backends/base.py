@@ -18,7 +18,12 @@ object; they never name one. A backend declares
 - :meth:`compile_state` and :meth:`compiled`: how the harness tells whether
   a first call compiled (or traced) and whether a disk cache served it;
 - :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
-- :meth:`metadata`: what it adds to a results file's machine block.
+- :meth:`metadata`: what it adds to a results file's machine block;
+- for backends that run elsewhere (a cluster): :meth:`prepare_op` (the op
+  decides how arrays are cut), :meth:`record_facts` (per-record facts such
+  as tasks per call), :meth:`skip_reason`, :meth:`preflight`, :meth:`close`
+  and ``options`` (settings given as ``vb.run(<backend>_<option>=...)``,
+  ``--<backend>-<option>`` or ``VECBENCH_<BACKEND>_<OPTION>``).
 
 Subclass it in one module and register an instance, or publish it through
 the ``vecbench.backends`` entry-point group (see the README).
@@ -83,6 +88,7 @@ class Backend:
     s_per_flop: ClassVar[float | None] = None
     graph: ClassVar[str | None] = None
     gradients: ClassVar[str] = "hand"
+    options: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         if not self.name:
@@ -114,6 +120,38 @@ class Backend:
     def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
         """Untimed conversion of validated arguments into what the kernel takes."""
         return args
+
+    def prepare_op(self, op: str, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        """:meth:`prepare` for the call of ``op`` (a distributed backend cuts each op's arrays its own way)."""
+        return self.prepare(args, has_out)
+
+    def record_facts(self, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        """Facts about one measurement of ``op`` on prepared ``args``, stored in its record (untimed).
+
+        E.g. a cluster's tasks per call, chunk size, set-up and load times. Default: none.
+        """
+        return {}
+
+    def skip_reason(self, op: str, size: Mapping[str, int]) -> str:
+        """Why this backend does not measure ``op`` at ``size`` (recorded as skipped), or ""."""
+        return ""
+
+    def preflight(self) -> None:
+        """Checks before a run measures anything (e.g. a scheduler is reachable); ``ValueError``, one line."""
+
+    def close(self) -> None:
+        """Release what the backend started (a cluster); called when a run ends. Default: nothing."""
+
+    # ------------------------------------------------------------ options
+    def option_env(self, option: str) -> str:
+        """The environment variable that carries ``option`` (``VECBENCH_<BACKEND>_<OPTION>``)."""
+        return f"VECBENCH_{self.name}_{option}".upper().replace("-", "_")
+
+    def check_option(self, option: str, value: Any) -> str:
+        """``value`` of ``option`` as the text stored in its environment variable; ``ValueError`` naming it."""
+        if option not in self.options:
+            raise ValueError(f"backend {self.name!r} has no option {option!r}; options: {sorted(self.options)}")
+        return str(value)
 
     def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
         """Untimed conversion of a kernel's result back to NumPy values.

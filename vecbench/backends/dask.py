@@ -1,0 +1,336 @@
+"""The ``dask`` backend: the examples cut into chunks, each chunk's partial result computed on a Dask cluster.
+
+Vectorization's step past one machine: ``dw = X dz / m`` becomes one task per
+chunk of examples (``X_c dz_c``), summed, exactly as dask-ml's estimators do
+it. Kernels (:mod:`vecbench.operations.dask_kernels`) run the ops' own NumPy
+functions on each chunk, so every NaN/inf rule is the numpy backend's.
+
+The cluster
+    With no setting the backend starts a ``distributed.LocalCluster`` in the
+    measuring process on first use: one worker per thread of ``--threads``
+    (all cores by default), one thread each, in-process (``processes=False``:
+    workers are threads talking over ``inproc://``, so no port is opened and
+    no process can outlive the run; NumPy releases the GIL in its kernels),
+    dashboard off. Its start-up time is stored apart (record fact
+    ``cluster_start_s`` and the machine block), never in a sample. It is
+    closed when the run ends (:meth:`DaskBackend.close`, and at exit).
+
+    ``VECBENCH_DASK_SCHEDULER=tcp://HOST:PORT`` (``--dask-scheduler``,
+    ``vb.run(..., dask_scheduler=...)``) uses an existing cluster instead
+    (``dask scheduler`` + ``dask worker``, dask-jobqueue, Kubernetes); an
+    unreachable one is refused in one line before anything is measured.
+
+Honest timing
+    :meth:`DaskBackend.prepare_op` (untimed) cuts each op's arrays along their
+    examples and persists them on the workers, waiting until they are there
+    (``load_s``); the timed call is graph construction + compute until the
+    result is back on the client. Records carry ``tasks`` (per call), ``chunk``
+    (examples per chunk), ``chunks`` and ``load_s`` in their ``facts``.
+    ``VECBENCH_DASK_CHUNKS`` (``--dask-chunks``) fixes the examples per chunk;
+    by default about two chunks per worker, each 1 MiB to 128 MiB.
+
+Tolerance
+    Chunked sums are reassociated (each chunk's partial sum, then the sum of the
+    partials in float64): results are checked against the float64 reference at
+    the op's own tolerance (float64: rtol 1e-9, atol 1e-12; float32: rtol 2e-4),
+    like the parallel Numba kernels, whose sums are reassociated too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import math
+import os
+import socket
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from .base import Backend
+
+__all__ = ["DaskBackend"]
+
+_MODULE = "vecbench.operations.dask_kernels"
+_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
+        "train_epoch")
+
+# Which argument of each op is cut, and along which axis: the examples (columns of X, entries of y)
+# where there are examples; rows or columns that are independent of each other otherwise (col_percent's
+# columns, standardize's feature rows: each op's own NumPy function then runs unchanged on a chunk).
+LAYOUT: Mapping[str, Mapping[int, int]] = {
+    "dot": {0: 0, 1: 0},
+    "matvec": {0: 0},
+    "col_percent": {0: 1},
+    "standardize": {0: 0},
+    "sigmoid": {0: 0},
+    "logreg_cost": {2: 1, 3: 0},
+    "logreg_grad": {2: 1, 3: 0},
+    "logreg_step": {2: 1, 3: 0},
+    "train_epoch": {2: 1, 3: 0},
+}
+
+CHUNK_MIN_BYTES = 1 << 20
+CHUNK_MAX_BYTES = 128 << 20  # dask.array's own default chunk size
+CHUNKS_PER_WORKER = 2
+# A mini-batch epoch is a chain of sequential steps, each at least one scheduler round trip
+# (~1 ms): beyond this many steps a call would only measure the scheduler.
+MAX_EPOCH_STEPS = 1000
+CONNECT_TIMEOUT_S = 10.0
+
+
+def scheduler_address() -> str | None:
+    """The scheduler set for this run (``VECBENCH_DASK_SCHEDULER``), or None: an embedded LocalCluster."""
+    return os.environ.get("VECBENCH_DASK_SCHEDULER") or None
+
+
+def _chunks_setting() -> int | None:
+    text = os.environ.get("VECBENCH_DASK_CHUNKS", "").strip().lower()
+    return None if text in ("", "auto") else int(float(text))
+
+
+def check_address(address: str) -> tuple[str, int]:
+    """``(host, port)`` of ``tcp://HOST:PORT`` (or ``tls://``); ``ValueError`` naming what is allowed."""
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise ValueError(f"a scheduler address such as tcp://127.0.0.1:8786; got {address!r}")
+    return host, port
+
+
+class _Cluster:
+    """The client this process measures with: an embedded LocalCluster, or a connection to a scheduler."""
+
+    def __init__(self, address: str | None, workers: int):
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        self.address, self.workers = address, workers
+        self.cluster = None
+        t0 = time.perf_counter()
+        if address is None:
+            # Workers are threads of this process (see the module docstring): nothing to leak, no port.
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster, set_as_default=False)
+        else:
+            try:
+                self.client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise ConnectionError(f"dask scheduler {address} is unreachable: {exc}") from None
+        self.start_s = time.perf_counter() - t0
+        self.reported = False  # the start-up time goes into the first record measured on this cluster
+
+    def info(self) -> dict[str, Any]:
+        """Scheduler address, workers with threads and memory, versions: the machine block's cluster facts."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return {"embedded": self.cluster is not None, "scheduler": self.client.scheduler.address,
+                "start_s": self.start_s, "workers": len(workers),
+                "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
+                "memory_per_worker_bytes": sorted({int(w.get("memory_limit", 0)) for w in workers.values()})}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close()
+
+
+class DaskBackend(Backend):
+    name = "dask"
+    description = ("dask.array over chunks of examples on a distributed cluster (embedded LocalCluster by default; "
+                   "--dask-scheduler for a real one); inputs persisted before the clock")
+    requires = ("dask", "distributed")
+    install = "'vecbench[dask]'"
+    role = "other"
+    style: ClassVar[dict[str, str]] = {"color": "#17becf", "marker": "P"}
+    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
+    options: ClassVar[dict[str, str]] = {
+        "scheduler": "address of a running dask scheduler, tcp://HOST:PORT (default: an embedded LocalCluster)",
+        "chunks": "examples per chunk of the dask backend's arrays (default: auto, ~2 chunks per worker)",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cluster: _Cluster | None = None
+        self._threads: int | None = None
+        self._held: tuple[Any, ...] = ()  # the persisted inputs of the measurement in progress
+        self._facts: dict[str, Any] = {}
+        atexit.register(self.close)
+
+    @property
+    def install_hint(self) -> str:
+        return "the dask backend needs dask and distributed: pip install 'vecbench[dask]'"
+
+    # ------------------------------------------------------------ options and checks
+    def check_option(self, option: str, value: Any) -> str:
+        super().check_option(option, value)
+        if option == "scheduler":
+            check_address(str(value))
+            return str(value)
+        text = str(value).strip().lower()
+        if text != "auto":
+            try:
+                n = float(text)
+            except ValueError:
+                n = math.nan
+            if not (math.isfinite(n) and n == int(n) and n >= 1):
+                raise ValueError(f"examples per chunk, a whole number >= 1 or 'auto'; got {value!r}")
+            text = str(int(n))
+        return text
+
+    def preflight(self) -> None:
+        address = scheduler_address()
+        if address is None:
+            return
+        try:
+            host, port = check_address(address)
+        except ValueError as exc:
+            raise ValueError(f"{self.option_env('scheduler')}: {exc}") from None
+        try:  # a plain TCP connect: no dask thread or event loop is left in the calling process
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            raise ValueError(f"dask scheduler {address} is unreachable: {exc.strerror or exc}") from None
+
+    def skip_reason(self, op: str, size: Mapping[str, int]) -> str:
+        if op == "train_epoch" and "batch" in size:
+            steps = math.ceil(size["m"] / max(1, size["batch"]))
+            if steps > MAX_EPOCH_STEPS:
+                return (f"an epoch of {steps} sequential steps: on dask each is at least one scheduler round "
+                        f"trip, so only batch sizes with <= {MAX_EPOCH_STEPS} steps per epoch are timed")
+        return ""
+
+    # ------------------------------------------------------------ the cluster
+    def client(self) -> Any:
+        """The client for this run's setting (starting or reconnecting when the setting changed)."""
+        address = scheduler_address()
+        workers = self._threads or _cpus()
+        c = self._cluster
+        if c is not None and (c.address != address or (address is None and c.workers != workers)):
+            self.close()
+            c = None
+        if c is None:
+            c = self._cluster = _Cluster(address, workers)
+        return c.client
+
+    def close(self) -> None:
+        self._held = ()
+        c, self._cluster = self._cluster, None
+        if c is not None:
+            c.close()
+
+    @contextlib.contextmanager
+    def thread_limit(self, threads: int) -> Iterator[None]:
+        old, self._threads = self._threads, threads
+        try:
+            yield
+        finally:
+            self._threads = old
+
+    def threads(self) -> int | None:
+        if scheduler_address() is not None:
+            return None  # the cluster's own: see the machine block
+        return self._threads or _cpus()
+
+    # ------------------------------------------------------------ around a call
+    def prepare_op(self, op: str, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        import dask.array as da
+        from distributed import futures_of, wait
+
+        args = args[:-1] if has_out else args
+        self._held = ()
+        client = self.client()
+        cut = LAYOUT.get(op, {})
+        chunk = self._chunk_len(args, cut)
+        t0 = time.perf_counter()
+        out = list(args)
+        for i, axis in cut.items():
+            a = args[i]
+            chunks = tuple(chunk if j == axis else a.shape[j] for j in range(a.ndim))
+            with warnings.catch_warnings():  # "large graph": the data travel once, here, untimed, as intended
+                warnings.simplefilter("ignore", UserWarning)
+                out[i] = client.persist(da.from_array(a, chunks=chunks, name=False))
+        held = tuple(out[i] for i in cut)
+        with client.as_current():
+            wait([f for h in held for f in futures_of(h)])
+        self._held = held
+        first = held[0] if held else None
+        self._facts = {"chunk": chunk, "chunks": len(first.chunks[cut[next(iter(cut))]]) if first is not None else 0,
+                       "load_s": time.perf_counter() - t0,
+                       "workers": len(client.scheduler_info().get("workers", {}))}
+        if self._cluster is not None and not self._cluster.reported:
+            self._facts["cluster_start_s"] = self._cluster.start_s
+            self._cluster.reported = True
+        return tuple(out)
+
+    def _chunk_len(self, args: tuple[Any, ...], cut: Mapping[int, int]) -> int:
+        """Examples per chunk: the setting, or ~2 chunks per worker of 1-128 MiB (from the largest array cut)."""
+        if not cut:
+            return 0
+        i, axis = max(cut.items(), key=lambda item: args[item[0]].nbytes)
+        big = args[i]
+        n = max(1, big.shape[axis])
+        fixed = _chunks_setting()
+        if fixed is not None:
+            return min(fixed, n)
+        unit = max(1, big.nbytes // n)
+        workers = self._cluster.workers if self._cluster and self._cluster.address is None else self._workers()
+        want = math.ceil(n / (CHUNKS_PER_WORKER * max(1, workers)))
+        lo, hi = math.ceil(CHUNK_MIN_BYTES / unit), max(1, CHUNK_MAX_BYTES // unit)
+        return int(min(n, max(1, min(max(want, lo), hi))))
+
+    def _workers(self) -> int:
+        c = self._cluster
+        if c is None:
+            return self._threads or _cpus()
+        return max(1, len(c.client.scheduler_info().get("workers", {})))
+
+    def record_facts(self, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        from ..operations.dask_kernels import tasks_per_call
+
+        facts = dict(self._facts)
+        with contextlib.suppress(Exception):  # a count the graph cannot give is left out, never a failure
+            facts["tasks"] = tasks_per_call(op, *args)
+        return facts
+
+    def finalize(self, result: Any, args: tuple[Any, ...], has_out: bool) -> Any:
+        if has_out:
+            out = args[-1]
+            out[...] = np.asarray(result).reshape(out.shape)
+            return out
+        return result
+
+    # ------------------------------------------------------------ metadata
+    def metadata(self) -> dict[str, Any]:
+        if not self.available:
+            return {"available": False, "install": self.install_hint}
+        import dask
+        import distributed
+
+        info: dict[str, Any] = {"available": True, "version": dask.__version__,
+                                "distributed": distributed.__version__,
+                                "scheduler_setting": scheduler_address() or "embedded LocalCluster"}
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                info["cluster"] = self._cluster.info()
+                versions = self._cluster.client.get_versions()
+                info["cluster"]["worker_versions"] = sorted({
+                    f"dask {w['packages'].get('dask')}, distributed {w['packages'].get('distributed')}, "
+                    f"numpy {w['packages'].get('numpy')}, python {w['host'].get('python')}"
+                    for w in versions.get("workers", {}).values()})
+        return info
+
+
+def _cpus() -> int:
+    from ..machine import cpu_count
+
+    return cpu_count()
