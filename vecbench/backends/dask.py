@@ -120,7 +120,7 @@ class _Cluster:
             # Workers are threads of this process (see the module docstring): nothing to leak, no port.
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
                                         dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster, set_as_default=False)
+            self.client: Any = Client(self.cluster, set_as_default=False)
         else:
             try:
                 self.client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -322,7 +322,7 @@ class DaskBackend(Backend):
         if self._cluster is not None:
             with contextlib.suppress(Exception):
                 info["cluster"] = self._cluster.info()
-                versions = self._cluster.client.get_versions()
+                versions: Any = self._cluster.client.get_versions()
                 info["cluster"]["worker_versions"] = sorted({
                     f"dask {w['packages'].get('dask')}, distributed {w['packages'].get('distributed')}, "
                     f"numpy {w['packages'].get('numpy')}, python {w['host'].get('python')}"

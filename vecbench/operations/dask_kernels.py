@@ -52,7 +52,8 @@ def _delayed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``dask.delayed(fn)``, made once per function (wrapping tokenizes the function: milliseconds)."""
     from dask import delayed
 
-    return delayed(fn, pure=False)  # type: ignore[no-any-return]
+    wrapped: Any = delayed(fn, pure=False)
+    return wrapped
 
 
 # ---------------------------------------------------------------- what runs on a chunk (module level: picklable)
@@ -241,13 +242,13 @@ def logreg_cost(w: np.ndarray, b: float, X: Any, y: Any) -> float:
 
 
 def logreg_grad(w: np.ndarray, b: float, X: Any, y: Any) -> tuple[np.ndarray, float, float]:
-    return _compute(_graph_grad(w, b, X, y))  # type: ignore[no-any-return]
+    return _compute(_graph_grad(w, b, X, y))
 
 
 def logreg_step(w: np.ndarray, b: float, X: Any, y: Any, lr: float) -> tuple[np.ndarray, float, float]:
-    return _compute(_graph_step(w, b, X, y, lr))  # type: ignore[no-any-return]
+    return _compute(_graph_step(w, b, X, y, lr))
 
 
 def train_epoch(w: np.ndarray, b: float, X: Any, y: Any, lr: float, batch: int, perm: np.ndarray
                 ) -> tuple[np.ndarray, float, np.ndarray]:
-    return _compute(_graph_epoch(w, b, X, y, lr, batch, perm))  # type: ignore[no-any-return]
+    return _compute(_graph_epoch(w, b, X, y, lr, batch, perm))

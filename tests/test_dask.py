@@ -1,0 +1,255 @@
+"""The dask backend: chunked kernels against the reference, honest timing facts, cluster life cycle and faults.
+
+One small embedded LocalCluster (2 workers) serves the module; inputs are cut
+into several chunks (``VECBENCH_DASK_CHUNKS``) so that the partial sums are
+really combined. The last tests start a real ``dask scheduler`` and two
+``dask worker`` processes on 127.0.0.1 and point ``vecbench run`` at them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import adversarial as adv
+import numpy as np
+import pytest
+from cases import compare
+
+import vecbench as vb
+from vecbench.data import inputs
+
+if not vb.backend("dask").available:
+    pytest.skip(vb.backend("dask").install_hint, allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+OPS = [op for op in vb.ops() if "dask" in vb.backends(op)]
+CHUNK = 3  # examples per chunk: every small input is cut into several
+
+
+@pytest.fixture(scope="module")
+def dask_backend():
+    """The backend with 2 workers and 3-example chunks; closed (and checked closed) at the end of the module."""
+    b = vb.backend("dask")
+    old = os.environ.get("VECBENCH_DASK_CHUNKS")
+    os.environ["VECBENCH_DASK_CHUNKS"] = str(CHUNK)
+    with b.thread_limit(2):
+        yield b
+        b.close()
+    if old is None:
+        os.environ.pop("VECBENCH_DASK_CHUNKS", None)
+    else:
+        os.environ["VECBENCH_DASK_CHUNKS"] = old
+    assert b._cluster is None
+
+
+def _size(op: str) -> dict[str, int]:
+    s = dict(adv.small_size(vb.spec(op)))
+    if op == "train_epoch":
+        s["batch"] = 4
+    return s
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("op", OPS)
+def test_chunked_kernel_matches_the_reference(dask_backend, op, dtype):
+    k = vb.kernel(op, "dask")
+    args = inputs(k.op, _size(op), dtype)
+    compare(k(*args), k.op.reference(*args), *k.op.tol(dtype))
+    facts = dask_backend.record_facts(op, dask_backend.prepare_op(op, k.op.validate(*args).args, k.op.has_out))
+    assert facts["chunks"] >= 2 and facts["chunk"] == CHUNK, facts
+    assert facts["tasks"] >= facts["chunks"], facts  # at least a task per chunk
+
+
+def test_reduction_is_one_task_per_chunk_and_one_to_combine(dask_backend):
+    args = inputs("logreg_grad", {"n_x": 4, "m": 10})
+    core_args = dask_backend.prepare_op("logreg_grad", vb.spec("logreg_grad").validate(*args).args, False)
+    facts = dask_backend.record_facts("logreg_grad", core_args)
+    assert facts["chunks"] == 4  # 3 + 3 + 3 + 1 examples
+    assert facts["tasks"] == 4 + 1
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_odd_values_in_several_chunks_follow_the_rules(dask_backend, op):
+    """A sample of the adversarial grid (every 9th case: NaN, infinities, overflowing partial sums, subnormals)."""
+    k = vb.kernel(op, "dask")
+    cases = list(adv.cases(op))[::9]
+    assert len(cases) >= 5
+    for label, args in cases:
+        fresh = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        try:
+            expected = k.op.reference(*fresh)
+        except Exception:  # noqa: BLE001  a refused input: the same refusal as numpy's
+            expected = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                got = k(*args)
+            except (ValueError, TypeError) as exc:
+                with pytest.raises(type(exc)) as info:
+                    vb.kernel(op, "numpy")(*args)
+                assert str(info.value) == str(exc), label
+                continue
+        dt = "float32" if any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args) else "float64"
+        assert expected is not None, label
+        assert adv._same(got, expected, *k.op.tol(dt)) is None, f"{label}: {adv._same(got, expected, *k.op.tol(dt))}"
+
+
+def test_dot_is_exact_where_chunk_partial_sums_overflow(dask_backend):
+    a = np.array([1e308, 1e308, 1e308, -1e308, -1e308, 0.5])
+    assert vb.kernel("dot", "dask")(a, np.ones(6)) == 1e308 + 0.5  # chunk sums 3e308 = inf, -2e308: careful path
+
+
+def test_measure_stores_load_and_start_up_apart(dask_backend):
+    from vecbench.harness import Settings, measure
+
+    dask_backend.close()  # a fresh cluster: its start-up goes into the first record
+    k = vb.kernel("logreg_grad", "dask")
+    settings = Settings(min_sample_s=0.001, repeats=3, budget_s=0.5, ci_target=0, max_samples=3)
+    first = measure(k, {"n_x": 5, "m": 12}, "float64", settings, 2)
+    second = measure(k, {"n_x": 5, "m": 12}, "float64", settings, 2)
+    assert first.ok and second.ok, (first.reason, second.reason)
+    assert first.facts["cluster_start_s"] > 0 and "cluster_start_s" not in second.facts
+    for rec in (first, second):
+        assert rec.facts["load_s"] > 0 and rec.facts["chunk"] == CHUNK and rec.facts["tasks"] == 4 + 1
+        assert rec.compile_time_s is None  # nothing compiles: set-up is in the facts, not in compile time
+    again = vb.results.Record.from_dict(json.loads(json.dumps(first.to_dict())))
+    assert again.facts == first.facts
+
+
+def test_long_mini_batch_epochs_are_skipped_with_the_reason(dask_backend):
+    b = vb.backend("dask")
+    assert b.skip_reason("train_epoch", {"n_x": 3, "m": 20_000, "batch": 20_000}) == ""
+    reason = b.skip_reason("train_epoch", {"n_x": 3, "m": 20_000, "batch": 1})
+    assert "20000 sequential steps" in reason
+
+
+def test_run_records_the_cluster_and_closes_it(dask_backend):
+    res = vb.run(ops=["logreg_grad"], backends=["dask"], sizes=[{"n_x": 4, "m": 9}], bandwidth=False,
+                 isolate=False, settings=vb.harness.Settings(min_sample_s=0.001, repeats=3, budget_s=0.5,
+                                                             ci_target=0, max_samples=3), dask_chunks=4)
+    (rec,) = res.records
+    assert rec.ok and rec.facts["chunk"] == 4 and rec.facts["chunks"] == 3, rec
+    cluster = res.machine["backends"]["dask"]
+    assert cluster["scheduler_setting"] == "embedded LocalCluster"
+    assert dask_backend._cluster is None  # closed when the run ended
+    assert os.environ.get("VECBENCH_DASK_CHUNKS") == str(CHUNK)  # the run's setting did not leak
+
+
+@pytest.mark.parametrize(("kwargs", "error", "text"), [
+    ({"dask_scheduler": "not an address"}, ValueError, "run: dask_scheduler: a scheduler address such as"),
+    ({"dask_chunks": "0"}, ValueError, "run: dask_chunks: examples per chunk"),
+    ({"dask_workers": 3}, TypeError, "unexpected keyword argument 'dask_workers'"),
+])
+def test_bad_backend_options_are_refused(kwargs, error, text):
+    with pytest.raises(error, match=text):
+        vb.run(ops=["dot"], backends=["dask"], sizes=[10], bandwidth=False, isolate=False, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "vecbench", *argv], capture_output=True, text=True, env=full,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+QUICK = ("--no-progress", "--no-bandwidth", "--repeats", "3", "--min-time", "0.001", "--ci-target", "0",
+         "--budget", "0.5")
+
+
+def test_unreachable_scheduler_is_one_line_before_any_measurement(tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    out = tmp_path / "r.json"
+    p = _cli("run", "--backends", "dask", "--ops", "dot", "--sizes", "10", "--dask-scheduler", address, "-o",
+             str(out), *QUICK)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "unreachable" in lines[0], p.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes (still alive) whose environment carries ``mark``: anything a run started."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("VECBENCH_TEST_MARK") == mark:
+                found.append(proc.pid)
+    return found
+
+
+def test_embedded_run_leaves_no_process_behind(tmp_path):
+    mark = uuid.uuid4().hex
+    out = tmp_path / "r.json"
+    p = _cli("run", "--backends", "dask", "--ops", "logreg_grad", "--sizes", "50", "--dask-chunks", "20", "-o",
+             str(out), *QUICK, env={"VECBENCH_TEST_MARK": mark})
+    assert p.returncode == 0, p.stderr + p.stdout
+    res = vb.load(out)
+    (rec,) = res.records
+    assert rec.ok and rec.facts["chunks"] == 3
+    cluster = res.machine["backends"]["dask"]["cluster"]
+    assert cluster["embedded"] and cluster["workers"] >= 1 and cluster["start_s"] > 0
+    assert _marked(mark) == []  # the measuring process (and the cluster's threads in it) are gone
+
+
+@pytest.fixture(scope="module")
+def real_cluster():
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (the venv's dask CLI), stopped after."""
+    dask_cli = Path(sys.executable).with_name("dask")
+    if not dask_cli.exists():
+        pytest.skip(f"no dask command beside {sys.executable}: pip install 'vecbench[dask]'")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    common = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True,
+              "stdin": subprocess.DEVNULL}
+    procs = [subprocess.Popen([str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], **common)]
+    try:
+        procs += [subprocess.Popen([str(dask_cli), "worker", address, "--nthreads", "1", "--no-dashboard",
+                                    "--no-nanny", "--host", "127.0.0.1", "--name", f"w{i}"], **common)
+                  for i in range(2)]
+        from distributed import Client
+
+        deadline = time.monotonic() + 120
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
+        yield address
+    finally:
+        for proc in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 15)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+
+
+def test_run_against_a_real_scheduler_and_two_workers(real_cluster, tmp_path):
+    out = tmp_path / "r.json"
+    p = _cli("run", "--backends", "dask", "--ops", "logreg_grad,train_epoch", "--sizes", "60", "--dask-chunks", "20",
+             "--batch-sizes", "full", "--dask-scheduler", real_cluster, "-o", str(out), *QUICK)
+    assert p.returncode == 0, p.stderr + p.stdout
+    res = vb.load(out)
+    assert [r.status for r in res.records] == ["ok", "ok"], [r.reason for r in res.records]
+    assert all(r.facts["chunks"] == 3 and r.facts["workers"] == 2 for r in res.records)
+    cluster = res.machine["backends"]["dask"]["cluster"]
+    assert cluster["scheduler"] == real_cluster and cluster["workers"] == 2 and cluster["threads"] == 2
+    assert not cluster["embedded"] and cluster["worker_versions"]
