@@ -30,8 +30,12 @@ def test_every_op_has_every_builtin_backend():
                if type(vb.backend(name)).__module__.startswith("vecbench.backends.")]
     # The autodiff backends differ from their framework's only where a gradient is taken.
     autodiff = [b for b in builtin if b.endswith("_autodiff")]
-    full = [b for b in builtin if b not in autodiff]
+    # The dask backend covers the logistic-regression chain; mlp_step (the slides' per-example net) is not chunked.
+    partial = {"dask": set(vb.ops()) - {"mlp_step"}}
+    full = [b for b in builtin if b not in autodiff and b not in partial]
     assert len(full) >= 6 and len(autodiff) >= 2
+    for b, ops in partial.items():
+        assert set(vb.backend(b).kernels) == ops
     for op in vb.ops():
         assert [b for b in vb.backends(op) if b in full] == full
     for b in autodiff:
