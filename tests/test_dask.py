@@ -253,3 +253,50 @@ def test_run_against_a_real_scheduler_and_two_workers(real_cluster, tmp_path):
     cluster = res.machine["backends"]["dask"]["cluster"]
     assert cluster["scheduler"] == real_cluster and cluster["workers"] == 2 and cluster["threads"] == 2
     assert not cluster["embedded"] and cluster["worker_versions"]
+
+
+# ---------------------------------------------------------------- larger than memory
+_LIMITED = r'''
+import json, resource, sys
+import numpy as np
+import vecbench as vb
+from vecbench.operations import dask_stream as ds
+
+w, b, X_path, y_path = np.array(json.loads(sys.argv[1])), float(sys.argv[2]), sys.argv[3], sys.argv[4]
+headroom, chunk = int(sys.argv[5]), int(sys.argv[6])
+backend = vb.backend("dask")
+with backend.thread_limit(2):
+    ds.logreg_grad(w, b, X_path, y_path, chunk=chunk)  # the cluster started and warm: its threads exist
+    vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize"))
+    resource.setrlimit(resource.RLIMIT_AS, (vm + headroom, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    try:
+        np.load(X_path)
+        whole = "loaded"
+    except MemoryError:
+        whole = "MemoryError"
+    dw, db, J = ds.logreg_grad(w, b, X_path, y_path, chunk=chunk)
+    rw, rb, rJ = ds.grad_reference(w, b, X_path, y_path, chunk=chunk)
+    backend.close()
+print(json.dumps({"whole": whole, "got": [list(map(float, dw)), db, J], "ref": [list(map(float, rw)), rb, rJ]}))
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_gradient_of_an_X_three_times_larger_than_the_memory_limit(tmp_path):
+    from vecbench.operations import dask_stream as ds
+
+    headroom = 96 << 20
+    n_x = 64
+    m = 3 * headroom // (8 * n_x)  # X alone is three times what the process may still map
+    w, b, X_path, y_path = ds.write_model(tmp_path, n_x, m, seed=1)
+    assert X_path.stat().st_size > 3 * headroom
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2",  # glibc would reserve 64 MiB of address space per thread
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("VECBENCH_DASK_SCHEDULER", None)
+    p = subprocess.run([sys.executable, "-c", _LIMITED, json.dumps(w.tolist()), str(b), str(X_path), str(y_path),
+                        str(headroom), str(1 << 15)], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["whole"] == "MemoryError"  # the limit is real: X cannot be loaded whole
+    compare(tuple(np.asarray(x) for x in out["got"]), tuple(np.asarray(x) for x in out["ref"]),
+            *vb.spec("logreg_grad").tol("float64"))
