@@ -78,8 +78,8 @@ CHUNK_MIN_BYTES = 1 << 20
 CHUNK_MAX_BYTES = 128 << 20  # dask.array's own default chunk size
 CHUNKS_PER_WORKER = 2
 # A mini-batch epoch is a chain of sequential steps, each at least one scheduler round trip
-# (~1 ms): beyond this many steps a call would only measure the scheduler.
-MAX_EPOCH_STEPS = 1000
+# (ms to tens of ms when the machine is busy): beyond this many steps a call measures the scheduler only.
+MAX_EPOCH_STEPS = 64
 CONNECT_TIMEOUT_S = 10.0
 
 
