@@ -132,7 +132,15 @@ def test_long_mini_batch_epochs_are_skipped_with_the_reason(dask_backend):
     assert "20000 sequential steps" in reason
 
 
+def _listening() -> set[tuple[str, int]]:
+    import psutil
+
+    return {tuple(c.laddr) for c in psutil.Process().net_connections() if c.status == psutil.CONN_LISTEN}
+
+
 def test_run_records_the_cluster_and_closes_it(dask_backend):
+    dask_backend.close()
+    before = _listening()
     res = vb.run(ops=["logreg_grad"], backends=["dask"], sizes=[{"n_x": 4, "m": 9}], bandwidth=False,
                  isolate=False, settings=vb.harness.Settings(min_sample_s=0.001, repeats=3, budget_s=0.5,
                                                              ci_target=0, max_samples=3), dask_chunks=4)
@@ -141,6 +149,7 @@ def test_run_records_the_cluster_and_closes_it(dask_backend):
     cluster = res.machine["backends"]["dask"]
     assert cluster["scheduler_setting"] == "embedded LocalCluster"
     assert dask_backend._cluster is None  # closed when the run ended
+    assert _listening() == before  # and its ports with it
     assert os.environ.get("VECBENCH_DASK_CHUNKS") == str(CHUNK)  # the run's setting did not leak
 
 

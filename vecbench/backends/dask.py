@@ -9,9 +9,10 @@ The cluster
     With no setting the backend starts a ``distributed.LocalCluster`` in the
     measuring process on first use: one worker per thread of ``--threads``
     (all cores by default), one thread each, in-process (``processes=False``:
-    workers are threads talking over ``inproc://``, so no port is opened and
-    no process can outlive the run; NumPy releases the GIL in its kernels),
-    dashboard off. Its start-up time is stored apart (record fact
+    workers are threads talking over ``inproc://``, so no process can outlive
+    the run; NumPy releases the GIL in its kernels), dashboard off. The only
+    ports are the HTTP health endpoints distributed always opens, bound to
+    127.0.0.1 on free ports and closed with the cluster. Its start-up time is stored apart (record fact
     ``cluster_start_s`` and the machine block), never in a sample. It is
     closed when the run ends (:meth:`DaskBackend.close`, and at exit).
 
@@ -81,6 +82,7 @@ CHUNKS_PER_WORKER = 2
 # (ms to tens of ms when the machine is busy): beyond this many steps a call measures the scheduler only.
 MAX_EPOCH_STEPS = 64
 CONNECT_TIMEOUT_S = 10.0
+LOOPBACK = "127.0.0.1:0"
 
 
 def scheduler_address() -> str | None:
@@ -118,8 +120,11 @@ class _Cluster:
         t0 = time.perf_counter()
         if address is None:
             # Workers are threads of this process (see the module docstring): nothing to leak, no port.
+            # distributed always opens an HTTP server (health routes) per scheduler and worker, by default on
+            # 0.0.0.0 and the scheduler's on 8787: loopback and a free port instead; dashboard off.
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=None, scheduler_kwargs={"dashboard_address": LOOPBACK},
+                                        worker_dashboard_address=LOOPBACK, silence_logs=logging.ERROR)
             self.client: Any = Client(self.cluster, set_as_default=False)
         else:
             try:
