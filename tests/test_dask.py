@@ -216,6 +216,36 @@ def test_embedded_run_leaves_no_process_behind(tmp_path):
     assert _marked(mark) == []  # the measuring process (and the cluster's threads in it) are gone
 
 
+def test_ctrl_c_during_a_run_leaves_no_process_behind(tmp_path):
+    import signal
+
+    from vecbench.journal import journal_path
+
+    mark = uuid.uuid4().hex
+    out = tmp_path / "r.json"
+    env = {**os.environ, "VECBENCH_TEST_MARK": mark,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    sizes = ",".join(str(m) for m in range(40, 400, 20))
+    proc = subprocess.Popen([sys.executable, "-m", "vecbench", "run", "--backends", "dask", "--ops", "logreg_grad",
+                             "--sizes", sizes, "--dask-chunks", "20", "-o", str(out), *QUICK], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        journal = journal_path(out)
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists() and journal.read_text().count("\n") >= 2:  # header + one record: mid-run
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _marked(mark) == []
+
+
 @pytest.fixture(scope="module")
 def real_cluster():
     """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (the venv's dask CLI), stopped after."""
