@@ -1,9 +1,11 @@
 """The README cannot drift from what works: each ``vecbench`` line it shows runs, as written, in an empty folder.
 
 Only the sizes are made small (every size clipped, measured in this process with three
-samples), the memory-bandwidth probe reads a fixed number and the cold-cache walls of the
-targets preset are left out: those are timings, which tests never take. Everything else
-(option parsing, default output folders, files read and written) is the real command.
+samples, no wait for a quiet machine), the memory-bandwidth probe reads a fixed number, the
+cold-cache walls of the targets preset are left out (timings, which tests never take), and
+figures are built but not rendered to PNG/SVG (tests/test_report.py and test_html.py render
+them). Everything else (option parsing, default output folders, files read and written, the
+report's markdown and HTML) is the real command.
 And the README's test command is the very text ``.ci/run`` runs.
 """
 
@@ -60,12 +62,25 @@ def _clip(op: vb.OpSpec, size: dict[str, int]) -> dict[str, int]:
             for k, v in size.items()}
 
 
+def _unrendered(fig, folder: Path, name: str, formats=("png", "svg")) -> list[Path]:
+    """``plotting.save`` without the rendering: the files a report links, each a placeholder."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.{fmt}" for fmt in formats]
+    for path in paths:
+        path.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>' if path.suffix == ".svg" else "")
+    return paths
+
+
 @pytest.fixture
 def small(monkeypatch, tmp_path):
     """The README's commands with small sizes, in an empty folder; see the module docstring."""
     import vecbench.bandwidth
     import vecbench.coldcompile
     import vecbench.harness
+    import vecbench.plotting
     import vecbench.targets
     import vecbench.training
 
@@ -81,7 +96,7 @@ def small(monkeypatch, tmp_path):
             by_op[name] = [s for i, s in enumerate(clipped) if s not in clipped[:i]]
         base = settings or vecbench.harness.Settings()
         tiny = vecbench.harness.Settings(min_sample_s=0.0005, repeats=3, max_samples=3, ci_target=0, budget_s=1.0,
-                                         seed=base.seed, wait_quiet_s=min(base.wait_quiet_s, 0.05))
+                                         seed=base.seed)
         kw.update(bandwidth=False, isolate=False)
         return real_run(ops=ops, backends=backends, sizes=sizes, sizes_by_op=by_op, settings=tiny, **kw)
 
@@ -90,6 +105,7 @@ def small(monkeypatch, tmp_path):
     monkeypatch.setattr(vecbench.targets, "quick_walls", lambda: [])
     monkeypatch.setattr(vecbench.bandwidth, "measure_bandwidth", lambda *a, **k: {"copy": 10.0, "best": 10.0})
     monkeypatch.setattr(vecbench.coldcompile, "measure_cold_compile", lambda *a, **k: {})
+    monkeypatch.setattr(vecbench.plotting, "save", _unrendered)
     monkeypatch.setattr(vecbench.training, "convergence_histories",
                         lambda *a, **k: real_histories(n_features=5, m=300, epochs=2))
     folder = tmp_path / "empty"
