@@ -142,6 +142,9 @@ def _calibrate(fn: Callable[..., Any], args: tuple[Any, ...], min_sample_s: floa
 def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
     """Empty string when ``result`` matches the reference, else the reason."""
     rtol, atol = k.op.tol(dtype)
+    if isinstance(expected, tuple) and not (isinstance(result, tuple) and len(result) == len(expected)):
+        got_n = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        return f"wrong result: expected a tuple of {len(expected)} results, got {got_n}"
     pairs = list(zip(result, expected)) if isinstance(expected, tuple) else [(result, expected)]
     for got, want in pairs:
         got = np.asarray(got, dtype=np.float64)
@@ -149,8 +152,12 @@ def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
         if got.shape != want.shape:
             return f"wrong result shape {got.shape}, expected {want.shape}"
         if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            err = np.max(np.abs(got - want) / (atol + rtol * np.abs(want)))
-            return f"result differs from the float64 reference by {err:.3g}x the tolerance (rtol={rtol}, atol={atol})"
+            with np.errstate(all="ignore"):
+                diff = np.abs(got - want)
+                err = np.nanmax(diff / (atol + rtol * np.abs(want)))
+                rel = np.nanmax(diff / np.abs(want)) if np.any(want != 0) else np.inf
+            return (f"result differs from {k.op.reference_label} by {err:.3g}x the tolerance: max abs error "
+                    f"{np.nanmax(diff):.3g}, max rel error {rel:.3g} (rtol={rtol:g}, atol={atol:g})")
     return ""
 
 
@@ -487,6 +494,7 @@ class _Isolated:
 
         self.timeout_s = timeout_s
         self.worker = Worker()
+        self.local: _InProcess | None = None
 
     def __enter__(self) -> _Isolated:
         return self
@@ -501,7 +509,13 @@ class _Isolated:
                 threads: int | None) -> Record:
         from .worker import Task, kernel_modules
 
-        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k))
+        payload = k.op.ship(k.backend.name) if k.op.ship is not None else b""
+        if payload is None:  # an op defined at run time that cannot be sent to a worker: measured here
+            if self.local is None:
+                self.local = _InProcess(settings.seed)
+            return self.local.measure(k, size, dt, settings, nthreads, threads)
+        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k),
+                    payload)
         try:
             rec, reason, detail = self.worker.measure(task, self.timeout_s)
         except BaseException:
