@@ -430,13 +430,16 @@ def _unpicklable(cloudpickle: Any, fn: Any) -> str:
 # ---------------------------------------------------------------- measuring
 def measure(computations: Sequence[Computation], *, settings: Any = None, isolate: bool = True,
             timeout: float | None = None, threads: int | None = None, progress: bool = False,
-            bandwidth: bool | None = None, journal: Any = None, warn: bool = True,
+            bandwidth: bool | None = None, journal: Any = None, warn: bool | Callable[[str], None] = True,
             on_record: Callable[[Any], None] | None = None) -> Any:
     """Measure computations through :func:`vecbench.harness.run`; returns :class:`vecbench.results.Results`.
 
     Each computation is registered for the run and removed after it.
     ``bandwidth=None`` measures the machine's memory bandwidth and compute
-    peak only when some computation gives ``nbytes`` or ``flops``.
+    peak only when some computation gives ``nbytes`` or ``flops``. ``warn``:
+    True warns (``UserWarning``) of each kernel measured in this process and
+    of each failed kernel; a function is told the first kind only (the command
+    line lists failures itself); False says nothing.
     """
     from .harness import run
 
@@ -465,7 +468,7 @@ def measure(computations: Sequence[Computation], *, settings: Any = None, isolat
     results.own_ops.update({c.name: c.describe(plans[c.name][1]) for c in computations})
     results.records = [_noted(r, plans[r.op][1].get(r.backend, "")) if r.op in plans else r for r in results.records]
     seen: set[tuple[str, str]] = set()
-    for r in results.failures:
+    for r in results.failures if warn is True else ():
         if (r.op, r.backend) not in seen:
             seen.add((r.op, r.backend))
             _warn(refusal(r), warn)
@@ -484,8 +487,10 @@ def refusal(r: Any) -> str:
     return f"{r.op}: kernel {r.backend!r} failed at n={n}: {r.reason}"
 
 
-def _warn(text: str, enabled: bool) -> None:
-    if enabled:
+def _warn(text: str, how: bool | Callable[[str], None]) -> None:
+    if callable(how):
+        how(text)
+    elif how:
         warnings.warn(text, UserWarning, stacklevel=4)
 
 
