@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
     lazy = {"run": ("harness", "run"), "Results": ("results", "Results"), "load": ("results", "load"),
             "train": ("training", "train"), "Model": ("training", "Model"),
-            "compare": ("own", "compare"), "bench": ("own", "bench"), "benchmark_tests": ("own", "benchmark_tests"),
+            "benchmark": ("own", "benchmark"), "bench": ("own", "bench"), "benchmark_tests": ("own", "benchmark_tests"),
             "Settings": ("harness", "Settings")}
     if name in lazy:
         module, attr = lazy[name]

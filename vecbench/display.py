@@ -102,7 +102,7 @@ def _show_in_ipython() -> None:
     import sys
 
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
     if shell is None:
         return
     from matplotlib.figure import Figure

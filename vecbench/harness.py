@@ -489,18 +489,20 @@ class _InProcess:
 class _Isolated:
     """Measures in a worker process (:mod:`vecbench.worker`); a kernel's crash or hang costs that kernel only."""
 
-    def __init__(self, timeout_s: float):
+    def __init__(self, timeout_s: float, worker: Any = None):
         from .worker import Worker
 
         self.timeout_s = timeout_s
-        self.worker = Worker()
+        self.owned = worker is None
+        self.worker = Worker() if worker is None else worker
         self.local: _InProcess | None = None
 
     def __enter__(self) -> _Isolated:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.worker.close()
+        if self.owned:
+            self.worker.close()
 
     def machine_info(self) -> dict[str, Any]:
         return self.worker.machine_info() or machine_info()
@@ -541,6 +543,7 @@ def run(
     isolate: bool = True,
     timeout: float | None = None,
     journal: Journal | None = None,
+    worker: Any = None,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -579,6 +582,9 @@ def run(
         a journal loaded from an interrupted run is resumed: its records are
         kept and only the missing ones are measured (same arguments required,
         else ``ValueError``).
+    worker : vecbench.worker.Worker, optional
+        Measure in this worker (left open afterwards, so that successive
+        runs reuse its imports and compiles) instead of a new one.
 
     Returns
     -------
@@ -620,7 +626,7 @@ def run(
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
-    measurer: Any = _Isolated(timeout_s) if isolate else _InProcess(settings.seed)
+    measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess(settings.seed)
     try:
         with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
             if bandwidth and journal is not None and journal.bandwidth_gbps:

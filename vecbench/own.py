@@ -1,4 +1,4 @@
-"""Your own computation, measured like vecbench's ops: :func:`compare`, :func:`bench`, :func:`benchmark_tests`.
+"""Your own computation, measured like vecbench's ops: :func:`benchmark`, :func:`bench`, :func:`benchmark_tests`.
 
 A computation is a ``setup(n)`` that builds the inputs of size ``n`` and any
 number of functions (kernels) that compute the same result from them::
@@ -6,7 +6,7 @@ number of functions (kernels) that compute the same result from them::
     import numpy as np, vecbench as vb
 
     def loop(a, b): ...
-    res = vb.compare({"loop": loop, "numpy": np.dot}, setup=lambda n: (np.random.rand(n), np.random.rand(n)),
+    res = vb.benchmark({"loop": loop, "numpy": np.dot}, setup=lambda n: (np.random.rand(n), np.random.rand(n)),
                      sizes=[10**k for k in range(2, 7)])
 
 It becomes an op of the registry for the length of the run, each kernel a
@@ -47,7 +47,7 @@ import numpy as np
 from .backends.base import Backend
 from .registry import Call, Kernel, OpSpec, size_label
 
-__all__ = ["Computation", "bench", "benchmark_tests", "compare", "computations_in", "load", "measure"]
+__all__ = ["Computation", "bench", "benchmark", "benchmark_tests", "computations_in", "load", "measure"]
 
 # np.allclose's defaults: what NumPy users expect "equal" to mean.
 DEFAULT_RTOL = 1e-5
@@ -203,7 +203,7 @@ class Computation:
     """A user's computation: kernels of the same result, their inputs, how they are compared.
 
     Build one with :meth:`build` (which checks every argument); it is what
-    :func:`compare`, ``vecbench run --from`` and :func:`benchmark_tests` run.
+    :func:`benchmark`, ``vecbench run --from`` and :func:`benchmark_tests` run.
     """
 
     name: str
@@ -225,7 +225,7 @@ class Computation:
               flops: Callable[[int], int] | None = None, summary: str = "") -> Computation:
         """Check every argument (``TypeError``/``ValueError`` naming it) and return the computation."""
         if not isinstance(name, str) or not name.strip() or "/" in name:
-            raise ValueError(f"compare: name must be a non-empty string without '/'; got {name!r}")
+            raise ValueError(f"benchmark: name must a non-empty string without '/'; got {name!r}")
         ks = cls._kernels(name, kernels)
         if not callable(setup):
             raise TypeError(f"{name}: setup must be a function of n that returns the kernels' arguments "
@@ -408,7 +408,10 @@ class Computation:
 
 
 def _install_sent(comp: Computation) -> None:
-    """Run in a worker process: register the computation the parent sent."""
+    """Run in a worker process: register the computation the parent sent (the inputs of earlier ones go)."""
+    from .data import clear_cache
+
+    clear_cache()
     comp.install()
 
 
@@ -428,6 +431,25 @@ def _unpicklable(cloudpickle: Any, fn: Any) -> str:
 
 
 # ---------------------------------------------------------------- measuring
+_WORKER: list[Any] = []  # (worker, sys.path it was started with): one per process, reused by every call
+
+
+def _worker() -> Any:
+    """The worker process successive calls share (a notebook's second call starts at once); a new one when
+    ``sys.path`` changed since it started (it imports what the parent can)."""
+    import atexit
+
+    from .worker import Worker
+
+    if _WORKER and _WORKER[0][1] != sys.path:
+        _WORKER.pop()[0].close()
+    if not _WORKER:
+        w = Worker()
+        _WORKER.append((w, list(sys.path)))
+        atexit.register(w.close)
+    return _WORKER[0][0]
+
+
 def measure(computations: Sequence[Computation], *, settings: Any = None, isolate: bool = True,
             timeout: float | None = None, threads: int | None = None, progress: bool = False,
             bandwidth: bool | None = None, journal: Any = None, warn: bool | Callable[[str], None] = True,
@@ -461,7 +483,8 @@ def measure(computations: Sequence[Computation], *, settings: Any = None, isolat
             c.install(ship=payloads.get)
         results = run(ops=names, sizes=[], sizes_by_op={c.name: list(c.sizes) for c in computations},
                       dtypes=("float64",), threads=threads, settings=settings, bandwidth=bandwidth, progress=progress,
-                      isolate=isolate, timeout=timeout, journal=journal, on_record=on_record)
+                      isolate=isolate, timeout=timeout, journal=journal, on_record=on_record,
+                      worker=_worker() if isolate else None)
     finally:
         for c in computations:
             c.unregister()
@@ -494,7 +517,7 @@ def _warn(text: str, how: bool | Callable[[str], None]) -> None:
         warnings.warn(text, UserWarning, stacklevel=4)
 
 
-def compare(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callable[..., Any]], setup: Callable[[int], Any],
+def benchmark(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callable[..., Any]], setup: Callable[[int], Any],
             sizes: Iterable[int], *, name: str = "computation", reference: str | Callable[..., Any] | None = None,
             rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, nbytes: Callable[[int], int] | None = None,
             flops: Callable[[int], int] | None = None, summary: str = "", quick: bool = False,
@@ -537,7 +560,8 @@ def compare(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callable[..., A
     progress : bool
         A progress bar on stderr.
     bandwidth : bool, optional
-        Measure the machine's memory bandwidth and compute peak (default: when ``nbytes``/``flops`` are given).
+        Measure the machine's memory bandwidth and compute peak, the roofs of the roofline (default: when
+        ``nbytes``/``flops`` are given and ``quick`` is not).
 
     Returns
     -------
@@ -563,6 +587,8 @@ def compare(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callable[..., A
                              nbytes=nbytes, flops=flops, summary=summary)
     if settings is None:
         settings = Settings.quick() if quick else Settings()
+    if bandwidth is None:
+        bandwidth = bool(comp.nbytes or comp.flops) and not quick
     return measure([comp], settings=settings, isolate=isolate, timeout=timeout, threads=threads, progress=progress,
                    bandwidth=bandwidth)
 
@@ -626,7 +652,7 @@ def bench(name: str, *, label: str | None = None, reference: bool = False, setup
     return mark
 
 
-def _from_bench(b: _Bench, sizes: Sequence[float] | None = None) -> Computation:
+def _from_bench(b: _Bench, sizes: Sequence[Any] | None = None) -> Computation:
     opts = dict(b.options)
     if opts.get("setup") is None:
         raise ValueError(f"{b.name}: no setup; give setup=... in one @vecbench.bench({b.name!r}, setup=..., sizes=...)")

@@ -662,7 +662,7 @@ def own_lines(results: Results) -> list[str]:
     if not ops:
         return []
     out = ["## Your computations", "",
-           "Measured with `vb.compare`, `vecbench run --from` or `vb.benchmark_tests`: each kernel was checked "
+           "Measured with `vb.benchmark`, `vecbench run --from` or `vb.benchmark_tests`: each kernel was checked "
            "against the computation's reference before it was timed; speedups are over that reference.", ""]
     for op in ops:
         info = results.own_ops[op] if isinstance(results.own_ops[op], dict) else {}

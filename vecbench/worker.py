@@ -153,8 +153,9 @@ def _serve(conn: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     import vecbench.harness  # noqa: F401  (import cost paid before the first timeout starts)
 
-    conn.send(("ready", os.getpid()))
     threads = _Threads()
+    threads.set(None)  # asks every backend for its threads (importing its framework): paid here too
+    conn.send(("ready", os.getpid()))
     refs: dict[tuple[Any, ...], Any] = {}
     while True:
         try:
