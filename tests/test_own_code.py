@@ -226,7 +226,7 @@ def test_bad_arguments_are_one_clear_error_before_any_work(kwargs, error, text):
         vb.benchmark(args.pop("kernels"), **args)
 
 
-def test_results_as_a_table_a_dataframe_and_a_figure(mixed):
+def test_results_as_a_dataframe(mixed):
     res, _ = mixed
     pd = pytest.importorskip("pandas", reason="pip install 'vecbench[pandas]'")
     df = res.to_pandas()
@@ -236,6 +236,10 @@ def test_results_as_a_table_a_dataframe_and_a_figure(mixed):
     assert set(ok.backend) == {"loop", "numpy", "numba", "notebook", "locked"} and set(ok.n) == {30, 60}
     assert (df[df.backend == "loop"].speedup.dropna() == 1.0).all() and set(df.baseline) == {"loop"}
     assert df.loc[df.backend == "bad", "reason"].iloc[0].startswith("result differs")
+
+
+def test_results_as_a_table_and_a_figure(mixed):
+    res, _ = mixed
     page = res._repr_html_()
     assert page.count("<tr") == len(res.records) + 1 and "failed: worker process exited with status 7" in page
     matplotlib = pytest.importorskip("matplotlib")

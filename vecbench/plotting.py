@@ -16,9 +16,9 @@ from typing import Any
 
 import matplotlib
 
-# Files only, no display needed; but a backend already chosen (pyplot imported, or MPLBACKEND set, as
-# Jupyter's kernel does for inline figures) is left alone: Results.plot() in a notebook draws inline.
-if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+# Files only, no display needed; but a backend already in use (pyplot imported) or a notebook's (Jupyter's
+# kernel sets MPLBACKEND=module://matplotlib_inline...) is left alone: Results.plot() there draws inline.
+if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND", "").startswith("module://"):
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402

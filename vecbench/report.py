@@ -45,7 +45,8 @@ def headline(results: Results) -> list[dict[str, Any]]:
     loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
     bw = results.bandwidth_gbps.get("best")
     rows: list[dict[str, Any]] = []
-    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r)):  # axis sweeps: own table
+    # Axis sweeps have a table of their own; so have your computations (own_lines: over their reference).
+    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r) and r.op not in results.own_ops):
         recs = [r for r in results if r.op == op]
         dtype = "float64" if any(r.dtype == "float64" for r in recs) else recs[0].dtype
         recs = [r for r in recs if r.dtype == dtype]
@@ -416,7 +417,7 @@ def foreign_lines(results: Results) -> list[str]:
     """Markdown tables of pytest-benchmark groups from other suites (GB/s and GFLOP/s where extra_info had them)."""
     from .foreign import is_foreign
 
-    recs = [r for r in results if r.ok and is_foreign(r.op)]
+    recs = [r for r in results if r.ok and is_foreign(r.op) and r.op not in results.own_ops]
     if not recs:
         return []
     out = []
