@@ -175,8 +175,9 @@ def test_a_hang_costs_only_its_kernel_and_its_timeout():
 
         time.sleep(600)
 
-    res = vb.benchmark({"loop": loop, "hangs": hangs}, setup=setup, sizes=[20], name="hang", settings=FAST,
-                     timeout=3, bandwidth=False)
+    with pytest.warns(UserWarning, match=re.escape("hang: kernel 'hangs' failed at n=20: timed out after 3 s")):
+        res = vb.benchmark({"loop": loop, "hangs": hangs}, setup=setup, sizes=[20], name="hang", settings=FAST,
+                           timeout=3, bandwidth=False)
     assert _by(res, "loop", "20").ok
     r = _by(res, "hangs", "20")
     assert r.status == "failed" and r.reason.startswith("timed out after 3 s")
@@ -194,8 +195,9 @@ def test_an_unpicklable_kernel_is_measured_here_with_a_warning(mixed):
 
 
 def test_in_process_measurement_is_the_same_check():
-    res = vb.benchmark([loop, off_by_one_percent], setup=setup, sizes=[10], settings=FAST, isolate=False,
-                     reference=vectorized)
+    with pytest.warns(UserWarning, match="kernel 'off_by_one_percent' failed at n=10"):
+        res = vb.benchmark([loop, off_by_one_percent], setup=setup, sizes=[10], settings=FAST, isolate=False,
+                           reference=vectorized)
     assert _by(res, "loop", "10").ok
     assert _by(res, "off_by_one_percent", "10").reason.startswith(
         "result differs from the reference function 'vectorized' by ")
@@ -218,6 +220,7 @@ def test_in_process_measurement_is_the_same_check():
     ({"nbytes": lambda n: -n}, ValueError, "mydot: nbytes(10) must return a whole number >= 0; got -10"),
     ({"flops": lambda n: 1 / 0}, ValueError, "mydot: flops(10) raised ZeroDivisionError: division by zero"),
     ({"setup": lambda n: np.ones(n) / (n - 10)}, ValueError, None),
+    ({"name": "dot"}, ValueError, "'dot' is an operation of vecbench; give your computation another name"),
 ])
 def test_bad_arguments_are_one_clear_error_before_any_work(kwargs, error, text):
     args = {"kernels": {"loop": loop}, "setup": setup, "sizes": [10, 20], "name": "mydot", **kwargs}

@@ -77,9 +77,11 @@ class OwnBackend(Backend):
         return len(sigs), sum(hits.values())
 
     def compiled(self, kernel: Any, before: Any, after: Any, args: tuple[Any, ...]) -> tuple[bool, bool | None]:
-        if before is None or after is None:
+        if before is None or after is None:  # not a Numba dispatcher: the first call of a signature compiles
             return super().compiled(kernel, before, after, args)
-        return (after[0] > before[0], after[1] > before[1]) if after[0] > before[0] else (False, None)
+        if after[0] <= before[0]:
+            return False, None
+        return True, after[1] > before[1]  # a new signature: compiled, or loaded from Numba's disk cache
 
     def metadata(self) -> dict[str, Any]:
         return {"available": True, "kind": "your function"}
@@ -243,7 +245,7 @@ class Computation:
                 raise ValueError(f"{name}: {what} must be a number >= 0; got {v!r}")
         n = _sizes(name, sizes)
         return cls(name, ks, setup, n, reference, float(rtol), float(atol), _counts(name, "nbytes", nbytes, n),
-                   _counts(name, "flops", flops, n), summary or f"{name}: your computation")
+                   _counts(name, "flops", flops, n), summary or "your computation")
 
     @staticmethod
     def _kernels(name: str, kernels: Any) -> dict[str, Callable[..., Any]]:
