@@ -386,7 +386,7 @@ def test_benchmark_tests_in_a_users_repository(tmp_path):
     assert "2 failed, 4 passed" in done.stdout, done.stdout
     assert "double: kernel 'wrong' refused at n=8: result differs from the reference kernel 'loop' by" in done.stdout
     bench = json.loads((tmp_path / "out.json").read_text())["benchmarks"]
-    assert sorted(b["param"] for b in bench) == ["loop-16", "loop-8", "numpy-16", "numpy-8"]
+    assert sorted(b["param"] for b in bench) == ["double-loop-16", "double-loop-8", "double-numpy-16", "double-numpy-8"]
     assert {b["group"] for b in bench} == {"double 8 float64", "double 16 float64"}
     res = load(tmp_path / "out.json")
     assert {r.op for r in res} == {"double"} and "def numpy(x):" in res.own_ops["double"]["kernels"]["numpy"]["source"]

@@ -726,7 +726,7 @@ def benchmark_tests(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callabl
     ``vecbench report out.json`` draws it). As in vecbench's own suite, each
     kernel is checked against the reference and warmed up (a JIT compile,
     stored apart as ``compile_time_s``) before the timer starts; a kernel that
-    disagrees fails its test and is never timed. Ids are ``kernel-size``, the
+    disagrees fails its test and is never timed. Ids are ``name-kernel-size``, the
     group is ``"name size float64"``, and ``extra_info`` carries what the
     vecbench report reads.
     """
@@ -734,7 +734,7 @@ def benchmark_tests(kernels: Mapping[str, Callable[..., Any]] | Sequence[Callabl
 
     comp = Computation.build(kernels, setup, sizes, name=name, reference=reference, rtol=rtol, atol=atol,
                              nbytes=nbytes, flops=flops, summary=summary)
-    params = [pytest.param(k, n, id=f"{k}-{size_label({SIZE_KEY: n})}") for n in comp.sizes for k in comp.kernels]
+    params = [pytest.param(k, n, id=f"{name}-{k}-{size_label({SIZE_KEY: n})}") for n in comp.sizes for k in comp.kernels]
 
     @pytest.mark.parametrize(("kernel", "n"), params)
     def test(benchmark: Any, kernel: str, n: int) -> None:
