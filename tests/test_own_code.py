@@ -339,6 +339,18 @@ def test_cli_run_from_errors_are_one_line(tmp_path, capsys, monkeypatch, argv, t
     assert err.startswith(text) and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_the_time_budget_sees_a_loop_grow_with_n_without_flops():
+    from vecbench.harness import _skip_reason, new_record
+    from vecbench.results import Timing
+
+    comp = own.Computation.build({"loop": loop}, setup, [1000, 10**7], name="budget")
+    k = comp.kernel_objects()["loop"]
+    timing = Timing.from_samples([1e-3] * 5, 1)
+    seen = new_record(k, {"n": 1000}, "float64", 1, status="skipped").with_timing(timing)
+    reason = _skip_reason(k.op, {"n": 10**7}, "float64", [seen], Settings(budget_s=1.0))
+    assert reason.startswith("time budget: ~10 s per call predicted (from 1000)")
+
+
 def test_bench_options_given_twice_differently():
     vb.bench("twice_24", sizes=[1])(loop)
     with pytest.raises(ValueError, match=re.escape("bench('twice_24'): sizes is given twice, differently (on 'loop' "

@@ -347,7 +347,9 @@ def _features(op: OpSpec, size: Size) -> tuple[float, float]:
         if axis.name in size and axis.steps is not None:
             elements = math.prod(v for key, v in size.items() if key not in op.axis_names)
             return float(axis.steps(size)), float(elements)
-    return 1.0, float(max(op.flops(size), op.nbytes(size, 8), 1))
+    # Work: the op's flops or bytes; for a computation that counts neither (yours, without flops=/nbytes=),
+    # its element count, so that the budget still sees a loop's time grow with n.
+    return 1.0, float(max(op.flops(size), op.nbytes(size, 8)) or math.prod(size.values()) or 1)
 
 
 def _cut_into_steps(op: OpSpec, size: Size) -> bool:
