@@ -144,6 +144,7 @@ def _cores() -> int:
 
 # ---------------------------------------------------------------- list / info
 def cmd_list(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     import vecbench as vb
@@ -159,7 +160,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}", highlight=False)
+            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {escape(b.install_hint)}", highlight=False)
     return 0
 
 
@@ -321,6 +322,10 @@ def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
         check_writable(journal.path)
     except ValueError as exc:
         raise ValueError(f"--output: {exc}") from None
+    try:  # before any work, so a folder that cannot be made costs nothing
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
     return out, journal
 
 
