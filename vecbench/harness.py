@@ -142,6 +142,9 @@ def _calibrate(fn: Callable[..., Any], args: tuple[Any, ...], min_sample_s: floa
 def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
     """Empty string when ``result`` matches the reference, else the reason."""
     rtol, atol = k.op.tol(dtype)
+    if isinstance(expected, tuple) and not (isinstance(result, tuple) and len(result) == len(expected)):
+        got_n = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        return f"wrong result: expected a tuple of {len(expected)} results, got {got_n}"
     pairs = list(zip(result, expected)) if isinstance(expected, tuple) else [(result, expected)]
     for got, want in pairs:
         got = np.asarray(got, dtype=np.float64)
@@ -149,8 +152,12 @@ def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
         if got.shape != want.shape:
             return f"wrong result shape {got.shape}, expected {want.shape}"
         if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            err = np.max(np.abs(got - want) / (atol + rtol * np.abs(want)))
-            return f"result differs from the float64 reference by {err:.3g}x the tolerance (rtol={rtol}, atol={atol})"
+            with np.errstate(all="ignore"):
+                diff = np.abs(got - want)
+                err = np.nanmax(diff / (atol + rtol * np.abs(want)))
+                rel = np.nanmax(diff / np.abs(want)) if np.any(want != 0) else np.inf
+            return (f"result differs from {k.op.reference_label} by {err:.3g}x the tolerance: max abs error "
+                    f"{np.nanmax(diff):.3g}, max rel error {rel:.3g} (rtol={rtol:g}, atol={atol:g})")
     return ""
 
 
@@ -340,7 +347,9 @@ def _features(op: OpSpec, size: Size) -> tuple[float, float]:
         if axis.name in size and axis.steps is not None:
             elements = math.prod(v for key, v in size.items() if key not in op.axis_names)
             return float(axis.steps(size)), float(elements)
-    return 1.0, float(max(op.flops(size), op.nbytes(size, 8), 1))
+    # Work: the op's flops or bytes; for a computation that counts neither (yours, without flops=/nbytes=),
+    # its element count, so that the budget still sees a loop's time grow with n.
+    return 1.0, float(max(op.flops(size), op.nbytes(size, 8)) or math.prod(size.values()) or 1)
 
 
 def _cut_into_steps(op: OpSpec, size: Size) -> bool:
@@ -485,17 +494,20 @@ class _InProcess:
 class _Isolated:
     """Measures in a worker process (:mod:`vecbench.worker`); a kernel's crash or hang costs that kernel only."""
 
-    def __init__(self, timeout_s: float):
+    def __init__(self, timeout_s: float, worker: Any = None):
         from .worker import Worker
 
         self.timeout_s = timeout_s
-        self.worker = Worker()
+        self.owned = worker is None
+        self.worker = Worker() if worker is None else worker
+        self.local: _InProcess | None = None
 
     def __enter__(self) -> _Isolated:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.worker.close()
+        if self.owned:
+            self.worker.close()
 
     def machine_info(self) -> dict[str, Any]:
         return self.worker.machine_info() or machine_info()
@@ -504,7 +516,13 @@ class _Isolated:
                 threads: int | None) -> Record:
         from .worker import Task, kernel_modules
 
-        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k))
+        payload = k.op.ship(k.backend.name) if k.op.ship is not None else b""
+        if payload is None:  # an op defined at run time that cannot be sent to a worker: measured here
+            if self.local is None:
+                self.local = _InProcess(settings.seed)
+            return self.local.measure(k, size, dt, settings, nthreads, threads)
+        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k),
+                    payload)
         try:
             rec, reason, detail = self.worker.measure(task, self.timeout_s)
         except BaseException:
@@ -530,6 +548,7 @@ def run(
     isolate: bool = True,
     timeout: float | None = None,
     journal: Journal | None = None,
+    worker: Any = None,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
 
@@ -568,6 +587,9 @@ def run(
         a journal loaded from an interrupted run is resumed: its records are
         kept and only the missing ones are measured (same arguments required,
         else ``ValueError``).
+    worker : vecbench.worker.Worker, optional
+        Measure in this worker (left open afterwards, so that successive
+        runs reuse its imports and compiles) instead of a new one.
 
     Returns
     -------
@@ -609,7 +631,7 @@ def run(
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
-    measurer: Any = _Isolated(timeout_s) if isolate else _InProcess(settings.seed)
+    measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess(settings.seed)
     try:
         with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
             if bandwidth and journal is not None and journal.bandwidth_gbps:

@@ -21,7 +21,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,6 +342,9 @@ class Results:
     peak_gflops: dict[str, float] = field(default_factory=dict)
     # Cold JIT compile per kernel, in a fresh cache ({"op/backend": seconds}; vecbench.coldstart).
     cold_compile_s: dict[str, float] = field(default_factory=dict)
+    # Your own computations measured here (vecbench.own): {op: {reference, rtol, atol, kernels: {name: {source,
+    # jit, measured_in}}}}; their kernels are named by you, and each op's speedups are over its reference.
+    own_ops: dict[str, Any] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -352,6 +355,47 @@ class Results:
     @property
     def failures(self) -> list[Record]:
         return [r for r in self.records if r.status == "failed"]
+
+    def baseline_of(self, op: str) -> str | None:
+        """The backend ``op``'s speedups are over: a computation's reference kernel (or its first), else the
+        loop backend (None when the registry has none)."""
+        own = self.own_ops.get(op)
+        if isinstance(own, dict):
+            kernels = list(own.get("kernels") or [])
+            ref = own.get("reference")
+            return ref if ref in kernels else (kernels[0] if kernels else None)
+        from .registry import baseline
+
+        try:
+            return baseline("loop")
+        except KeyError:
+            return None
+
+    def to_pandas(self) -> Any:
+        """One row per record (``op, backend, n, label, status, median_s, ..., speedup``): a pandas DataFrame.
+
+        ``speedup`` is over the op's baseline (``baseline`` column): the
+        reference kernel of your own computation, the loop backend for vecbench's ops.
+        Needs pandas: ``pip install 'vecbench[pandas]'``.
+        """
+        from .display import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from .display import html_table
+
+        return html_table(self)
+
+    def plot(self, ops: Sequence[str] | None = None) -> Any:
+        """Time per call and speedup over each op's baseline vs size, one row of two panels per op.
+
+        Returns a matplotlib Figure (shown inline when it is the last value of a Jupyter cell;
+        ``fig.savefig("out.png")`` elsewhere).
+        """
+        from .display import plot
+
+        return plot(self, ops)
 
     def select(self, **where: Any) -> list[Record]:
         """Records whose attributes equal ``where`` (e.g. ``op="dot", status="ok"``)."""
@@ -370,6 +414,7 @@ class Results:
             "training": self.training,
             "peak_gflops": self.peak_gflops,
             "cold_compile_s": self.cold_compile_s,
+            "own_ops": self.own_ops,
             "results": [r.to_dict() for r in self.records],
         }
 
@@ -396,6 +441,7 @@ class Results:
             training=d.get("training", {}),
             peak_gflops=dict(d.get("peak_gflops") or {}),
             cold_compile_s=dict(d.get("cold_compile_s") or {}),
+            own_ops=dict(d.get("own_ops") or {}),
         )
 
     @classmethod
@@ -406,8 +452,11 @@ class Results:
             raise ValueError("results: nothing to merge")
         merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
                                      bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training),
-                                     peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s))
+                                     peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s),
+                                     own_ops=dict(parts[0].own_ops))
         for p in parts[1:]:
+            for k, v in p.own_ops.items():
+                merged.own_ops.setdefault(k, v)
             for k, v in p.peak_gflops.items():
                 merged.peak_gflops.setdefault(k, v)
             for key, s in p.cold_compile_s.items():
@@ -544,6 +593,8 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
             dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
             bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)), warnings=warnings,
         ))
+    own_ops = {b["extra_info"]["op"]: b["extra_info"]["own_op"] for b in d.get("benchmarks", [])
+               if isinstance(b.get("extra_info"), dict) and isinstance(b["extra_info"].get("own_op"), dict)}
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})
     extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
@@ -564,6 +615,7 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         created=d.get("datetime", ""),
         vecbench=vb_info.get("version", ""),
         source="pytest-benchmark",
+        own_ops=own_ops,
     )
 
 
@@ -631,7 +683,7 @@ def _check_results(d: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(d.get("results"), list):
         raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
             f"'results' must be a list of records; got {type(d.get('results')).__name__}")
-    for name in ("machine", "settings", "training"):
+    for name in ("machine", "settings", "training", "own_ops"):
         if not isinstance(d.get(name, {}), dict):
             raise ValueError(f"{name!r} must be an object; got {d[name]!r}")  # noqa: TRY004
     for name in ("bandwidth_gbps", "peak_gflops", "cold_compile_s"):
