@@ -158,7 +158,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}", highlight=False)
+            from rich.markup import escape  # the hint's 'vecbench[jax]' is not a style tag
+
+            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {escape(b.install_hint)}", highlight=False)
     return 0
 
 
