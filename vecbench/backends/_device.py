@@ -254,13 +254,11 @@ class DeviceBackend(Backend):
         return {}
 
     def metadata(self) -> dict[str, Any]:
-        if not self.packages_installed:
-            return {"available": False, "install": self.install_hint}
-        answer = self.probe()
-        if not answer.get("ok"):
-            return {"available": False, "reason": self.install_hint}
-        facts: dict[str, Any] = {"available": True, "device": self.device, **{k: v for k, v in answer.items()
-                                                                                if k != "ok"}}
+        if not self.available:
+            return {"available": False, ("reason" if self.packages_installed else "install"): self.install_hint}
+        answer = _PROBES.get(self.name, {})
+        facts: dict[str, Any] = {"available": True, "device": self.device,
+                                 **{k: v for k, v in answer.items() if k != "ok"}}
         facts["nvidia_smi"] = nvidia_smi()
         facts.update(self.device_facts())
         if self.name in self._started:
