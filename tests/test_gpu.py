@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cases import small_sizes
 
 import vecbench as vb
 from vecbench import registry
@@ -30,8 +31,6 @@ from vecbench.backends._device import DeviceBackend, run_probe
 from vecbench.crossover import crossover_lines, crossovers
 from vecbench.harness import Settings, measure, prepare, run
 from vecbench.results import Record, Results, Timing
-
-from cases import small_sizes
 
 GPU_BACKENDS = [b.name for b in vb.iter_backends() if isinstance(b, DeviceBackend)]
 NO_GPU_HERE = bool(_device.no_driver_reason())

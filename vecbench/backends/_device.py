@@ -28,6 +28,7 @@ the same way for all four:
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import os
 import subprocess
@@ -139,7 +140,8 @@ class DeviceBackend(Backend):
     # ------------------------------------------------------------ availability
     @property
     def packages_installed(self) -> bool:
-        return Backend.available.fget(self)  # type: ignore[attr-defined, no-any-return]
+        """Whether every package in ``requires`` can be imported (the base class's availability)."""
+        return all(importlib.util.find_spec(p) is not None for p in self.requires)
 
     def probe(self, timeout_s: float | None = None, refresh: bool = False) -> dict[str, Any]:
         """The availability probe's answer (run once per process; ``refresh`` runs it again)."""

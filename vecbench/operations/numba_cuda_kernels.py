@@ -47,10 +47,11 @@ __all__ = ["DeviceScalar", "THREADS", "col_percent", "dot", "logreg_cost", "logr
 
 # Threads per block: a power of two (the tree halves it). The simulator runs every thread as a Python
 # thread, so it gets blocks of 32: the same code, five levels of the tree instead of eight.
-THREADS = 32 if config.ENABLE_CUDASIM else 256
+_SIM = bool(getattr(config, "ENABLE_CUDASIM", 0))
+THREADS = 32 if _SIM else 256
 # Blocks at most; a grid-stride loop covers the rest: enough to fill any current GPU (4 in the simulator,
 # so its small test sizes still run the grid-stride loops and the two-pass reductions).
-MAX_BLOCKS = 4 if config.ENABLE_CUDASIM else 1024
+MAX_BLOCKS = 4 if _SIM else 1024
 
 
 class DeviceScalar:
