@@ -110,6 +110,23 @@ def test_probe_runs_without_the_simulator_switch(monkeypatch):
     assert answer == {"ok": True}
 
 
+def test_probe_runs_once_per_process_tree(monkeypatch):
+    monkeypatch.setattr(_device, "no_driver_reason", lambda: "")
+    monkeypatch.setattr(_device, "_PROBES", {})
+    monkeypatch.delenv("VECBENCH_GPU_PROBED", raising=False)
+
+    class Probed(DeviceBackend):
+        name = "probed_test"
+        probe_body = "    facts = {'name': 'Fake GPU'}"
+
+    assert Probed().probe() == {"ok": True, "name": "Fake GPU"}
+    assert Probed().available
+    # A worker process starts with an empty table and the parent's environment: no second probe.
+    monkeypatch.setattr(_device, "_PROBES", {})
+    monkeypatch.setattr(_device, "run_probe", lambda *args: pytest.fail("probed twice"))
+    assert Probed().probe()["name"] == "Fake GPU"
+
+
 def test_probe_timeout_from_the_environment(monkeypatch):
     monkeypatch.setenv("VECBENCH_GPU_PROBE_TIMEOUT", "7.5")
     assert _device.probe_timeout() == 7.5

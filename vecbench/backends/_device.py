@@ -27,6 +27,7 @@ the same way for all four:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import json
@@ -46,6 +47,7 @@ __all__ = ["DeviceBackend", "PROBE_TIMEOUT_S", "no_driver_reason", "nvidia_smi",
 PROBE_TIMEOUT_S = 60.0
 NO_GPU = "no CUDA GPU found"
 _PROBES: dict[str, dict[str, Any]] = {}  # backend name -> the probe's answer, once per process
+_INHERITED = "VECBENCH_GPU_PROBED"  # the answers, handed to child processes through the environment
 
 
 def probe_timeout() -> float:
@@ -144,7 +146,17 @@ class DeviceBackend(Backend):
         return all(importlib.util.find_spec(p) is not None for p in self.requires)
 
     def probe(self, timeout_s: float | None = None, refresh: bool = False) -> dict[str, Any]:
-        """The availability probe's answer (run once per process; ``refresh`` runs it again)."""
+        """The availability probe's answer (``refresh`` runs it again).
+
+        Run once per process tree: the answer is also put in the environment
+        (``VECBENCH_GPU_PROBED``), so the worker processes a run starts, which
+        inherit it, do not start a framework again just to ask.
+        """
+        if not refresh and self.name not in _PROBES:
+            with contextlib.suppress(ValueError, TypeError):
+                inherited = json.loads(os.environ.get(_INHERITED, "{}")).get(self.name)
+                if isinstance(inherited, dict) and "ok" in inherited:
+                    _PROBES[self.name] = inherited
         if refresh or self.name not in _PROBES:
             why = no_driver_reason()
             if why:
@@ -152,6 +164,7 @@ class DeviceBackend(Backend):
             else:
                 code = _PROBE.format(body=self.probe_body, no_gpu=NO_GPU)
                 _PROBES[self.name] = run_probe(code, probe_timeout() if timeout_s is None else timeout_s)
+                os.environ[_INHERITED] = json.dumps(_PROBES)
         return _PROBES[self.name]
 
     @property

@@ -48,6 +48,9 @@ class CupyBackend(DeviceBackend):
     facts = {"gpus": count, "name": props["name"].decode(), "cupy": cupy.__version__,
              "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(), "cuda_driver": cupy.cuda.runtime.driverGetVersion()}"""
 
+    def fresh_cache_env(self, folder: str) -> dict[str, str]:
+        return {"CUPY_CACHE_DIR": folder}  # CuPy keeps compiled kernels on disk, as Numba does
+
     def start(self) -> None:
         cp = _cupy()
         cp.cuda.Device(0).use()

@@ -43,7 +43,10 @@ class JaxGpuBackend(DeviceBackend, JaxBackend):
     kernels: ClassVar[dict[str, Any]] = dict(JaxBackend.kernels)
     probe_body = """\
     import jax
-    gpus = jax.devices("gpu")
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError as exc:
+        raise RuntimeError(f"JAX {jax.__version__} has no GPU backend, pip install 'jax[cuda12]': {exc}") from None
     float((jax.device_put(jax.numpy.arange(4.0), gpus[0]) * 2).sum())
     facts = {"gpus": len(gpus), "name": getattr(gpus[0], "device_kind", str(gpus[0])), "jax": jax.__version__}"""
 

@@ -42,7 +42,8 @@ class NumbaCudaBackend(DeviceBackend):
     import numpy as np
     from numba import cuda
     if not cuda.is_available():
-        raise RuntimeError("numba.cuda.is_available() is False")
+        raise RuntimeError("numba.cuda.is_available() is False: no driver, or no CUDA target libraries "
+                           "(pip install 'numba-cuda[cu12]')")
     @cuda.jit
     def twice(x):
         x[0] = 2.0 * x[0]
