@@ -29,6 +29,8 @@ SIZES: dict[str, list[dict[str, int]]] = {
     "logreg_cost": [{"n_x": 1, "m": 1}, {"n_x": 3, "m": 150}],
     "logreg_grad": [{"n_x": 1, "m": 1}, {"n_x": 3, "m": 150}],
     "logreg_step": [{"n_x": 2, "m": 150}],
+    "train_epoch": [{"n_x": 1, "m": 1, "batch": 1}, {"n_x": 3, "m": 70, "batch": 32}],
+    "mlp_step": [{"N": 1, "D_in": 1, "H": 1, "D_out": 1}, {"N": 5, "D_in": 7, "H": 4, "D_out": 3}],
 }
 DTYPES = ("float64", "float32")
 
@@ -44,6 +46,7 @@ ODD: dict[str, list[tuple[Any, ...]]] = {
     "logreg_grad": [(np.array([1.0, 2.0]), 0.1, np.array([[1.0, NAN, 0.5], [0.2, 0.3, 0.4]]), np.array([1.0, 0.0, 1.0])),
                     (np.array([1e200, 1.0]), 0.0, np.array([[1e200, -1e200, 1.0], [1.0, 1.0, 1.0]]),
                      np.array([1.0, 0.0, 1.0]))],
+    "mlp_step": [(np.array([[1.0, NAN]]), np.ones((1, 2)), np.ones((2, 3)), np.ones((3, 2)), 0.1)],
 }
 
 

@@ -120,6 +120,10 @@ def nvidia_smi(timeout_s: float = 10.0) -> list[dict[str, str]]:
     return [dict(zip(_SMI_FIELDS, (v.strip() for v in line.split(",")))) for line in out.strip().splitlines()]
 
 
+def _packed(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
+
+
 class DeviceBackend(Backend):
     """A backend whose kernels run on a CUDA device; subclasses say how to copy, wait and start.
 
@@ -211,7 +215,8 @@ class DeviceBackend(Backend):
         startup = self._start_once()
         args = args[:-1] if has_out else args  # out= is filled on the host by finalize
         t0 = time.perf_counter_ns()
-        moved = tuple(self.to_device(np.ascontiguousarray(a)) if isinstance(a, np.ndarray) else a for a in args)
+        # Contiguous arrays keep their layout (train_epoch's X is example-major); strided views are packed first.
+        moved = tuple(self.to_device(_packed(a)) if isinstance(a, np.ndarray) else a for a in args)
         self.wait(moved)
         self._transfers = {"in": (time.perf_counter_ns() - t0) * 1e-9}
         if startup:

@@ -3,10 +3,12 @@
 The kernels (:mod:`vecbench.operations.numba_cuda_kernels`) are the compiled
 loop on the GPU: a thread per element or per example, and tree reductions in
 shared memory for the sums (``dot``, ``matvec``, the gradient ``dw = X dz / m``
-and the means). ``train_epoch`` and ``mlp_step`` are left to the array
-backends: an epoch of mini-batches is a host loop of the same launches as
-``logreg_grad``, and the two-layer network is three matrix products, which is
-cuBLAS's work (``cupy``, ``torch_cuda``, ``jax_gpu``), not a hand-written loop's.
+and the means). ``train_epoch`` is the slide's loop launched from the host:
+five kernels per step (the batch gathered through ``perm`` on the device),
+nothing copied back until the epoch ends, so small batches show the launch
+cost. ``mlp_step`` is the hand-derived step with one naive kernel per matrix
+product (a thread per output element): the compiled loop, not cuBLAS, as the
+CPU ``numba`` backend is not BLAS.
 
 Numba's CUDA target is the ``numba-cuda`` package (NVIDIA's; ``pip install
 'vecbench[numba-cuda]'``), or the one built into Numba up to 0.6x. CI runs
@@ -26,7 +28,8 @@ from ._device import DeviceBackend
 __all__ = ["NumbaCudaBackend"]
 
 _MODULE = "vecbench.operations.numba_cuda_kernels"
-OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step")
+OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
+       "train_epoch", "mlp_step")
 
 
 class NumbaCudaBackend(DeviceBackend):

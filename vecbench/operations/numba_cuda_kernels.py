@@ -43,7 +43,7 @@ from numba import config, cuda, float64
 from .broadcast import CONSTANT_RTOL, PERCENT_SAFE_MIN, STD_SAFE_MIN_VAR, col_percent_numpy, standardize_numpy
 
 __all__ = ["DeviceScalar", "THREADS", "col_percent", "dot", "logreg_cost", "logreg_grad", "logreg_step", "matvec",
-           "sigmoid", "standardize"]
+           "mlp_step", "sigmoid", "standardize", "train_epoch"]
 
 # Threads per block: a power of two (the tree halves it). The simulator runs every thread as a Python
 # thread, so it gets blocks of 32: the same code, five levels of the tree instead of eight.
@@ -311,3 +311,177 @@ def standardize(X):
         out = cuda.to_device(standardize_numpy(host, np.empty_like(host)))
     return out
 
+
+
+# ---------------------------------------------------------------- train_epoch: the slide's loop, launched from the host
+@cuda.jit
+def _set_scalar(out, value):
+    out[0] = value
+
+
+@cuda.jit
+def _forward_batch(w, b, X, y, perm, start, count, dz, loss):
+    """As :func:`_forward`, for the batch ``perm[start:start + count]`` (the gather is part of every step)."""
+    for t in range(cuda.grid(1), count, cuda.gridsize(1)):
+        j = perm[start + t]
+        z = b[0]
+        for i in range(X.shape[0]):
+            z += float64(w[i]) * float64(X[i, j])
+        yj = float64(y[j])
+        dz[t] = _sigmoid1(z) - yj
+        loss[t] = _softplus1(z) - yj * z
+
+
+@cuda.jit
+def _rows_dot_batch(X, dz, perm, start, count, out):
+    """``out[r] = sum_t X[r, perm[start + t]] dz[t] / count``: one block per row, tree-reduced."""
+    sh = cuda.shared.array(THREADS, float64)
+    tid = cuda.threadIdx.x
+    for r in range(cuda.blockIdx.x, X.shape[0], cuda.gridDim.x):
+        acc = 0.0
+        for t in range(tid, count, THREADS):
+            acc += float64(X[r, perm[start + t]]) * dz[t]
+        total = _block_sum(sh, tid, acc)
+        if tid == 0:
+            out[r] = total / count
+
+
+@cuda.jit
+def _update(w, dw, lr, b, dz_partial, loss_partial, count, costs, k):
+    """One block: ``db``, ``J`` from the per-block partial sums, then ``w -= lr dw``, ``b -= lr db``, ``costs[k] = J``."""
+    sh = cuda.shared.array(THREADS, float64)
+    tid = cuda.threadIdx.x
+    acc = 0.0
+    for i in range(tid, dz_partial.shape[0], THREADS):
+        acc += dz_partial[i]
+    db = _block_sum(sh, tid, acc) / count
+    acc = 0.0
+    for i in range(tid, loss_partial.shape[0], THREADS):
+        acc += loss_partial[i]
+    J = _block_sum(sh, tid, acc) / count
+    for i in range(tid, w.shape[0], THREADS):
+        w[i] = w[i] - lr * dw[i]  # the mean first, then lr: lr * sum could overflow
+    if tid == 0:
+        b[0] = b[0] - lr * db
+        costs[k] = J
+
+
+def _device_copy(a: Any) -> Any:
+    out = cuda.device_array_like(a)
+    out.copy_to_device(a)
+    return out
+
+
+def train_epoch(w, b, X, y, lr, batch, perm):
+    """One epoch of mini-batch gradient descent: five launches per step, no copy back until the end."""
+    n_x, m = X.shape
+    w = _device_copy(w)  # never write into an input
+    b_dev = cuda.device_array(1, dtype=np.float64)
+    _set_scalar[1, 1](b_dev, float(b))
+    steps = (m + batch - 1) // batch
+    costs = cuda.device_array(steps, dtype=np.float64)
+    dz = cuda.device_array(batch, dtype=np.float64)
+    loss = cuda.device_array(batch, dtype=np.float64)
+    dw = cuda.device_array(n_x, dtype=np.float64)
+    dz_partial = cuda.device_array(_blocks(batch), dtype=np.float64)
+    loss_partial = cuda.device_array(_blocks(batch), dtype=np.float64)
+    rows = max(1, min(n_x, 65535))
+    for k, start in enumerate(range(0, m, batch)):
+        count = min(batch, m - start)
+        blocks = _blocks(count)
+        _forward_batch[blocks, THREADS](w, b_dev, X, y, perm, start, count, dz, loss)
+        _rows_dot_batch[rows, THREADS](X, dz, perm, start, count, dw)
+        _sum_partials[blocks, THREADS](dz[:count], dz_partial)
+        _sum_partials[blocks, THREADS](loss[:count], loss_partial)
+        _update[1, THREADS](w, dw, float(lr), b_dev, dz_partial[:blocks], loss_partial[:blocks], count, costs, k)
+    return w, DeviceScalar(b_dev), costs
+
+
+# ---------------------------------------------------------------- mlp_step: the slides' two-layer net, by hand
+@cuda.jit(device=True)
+def _relu(p):
+    return 0.0 if p <= 0 else p  # NaN stays NaN, as np.maximum(pre, 0) keeps it
+
+
+@cuda.jit
+def _matmul(A, B, out):
+    """``out = A @ B`` (float64 sums): one thread per output element, adjacent threads on adjacent columns."""
+    cols = out.shape[1]
+    for e in range(cuda.grid(1), out.shape[0] * cols, cuda.gridsize(1)):
+        r, c = e // cols, e % cols
+        acc = 0.0
+        for k in range(A.shape[1]):
+            acc += float64(A[r, k]) * float64(B[k, c])
+        out[r, c] = acc
+
+
+@cuda.jit
+def _output_diff(pre, W2, y, diff):
+    """``diff = relu(pre) @ W2 - y``."""
+    cols = diff.shape[1]
+    for e in range(cuda.grid(1), diff.shape[0] * cols, cuda.gridsize(1)):
+        n, o = e // cols, e % cols
+        acc = 0.0
+        for j in range(pre.shape[1]):
+            acc += _relu(pre[n, j]) * float64(W2[j, o])
+        diff[n, o] = acc - float64(y[n, o])
+
+
+@cuda.jit
+def _new_w2(pre, diff, W2, lr, out):
+    """``W2 - lr dW2`` with ``dW2 = relu(pre)^T (2 diff)``."""
+    cols = W2.shape[1]
+    for e in range(cuda.grid(1), W2.shape[0] * cols, cuda.gridsize(1)):
+        j, o = e // cols, e % cols
+        acc = 0.0
+        for n in range(pre.shape[0]):
+            acc += _relu(pre[n, j]) * (2.0 * diff[n, o])
+        out[j, o] = W2[j, o] - lr * acc
+
+
+@cuda.jit
+def _hidden_grad(pre, diff, W2, dh):
+    """``dh = (2 diff) W2^T``, zero where ``pre <= 0`` (relu' = 0 there, and at 0)."""
+    cols = dh.shape[1]
+    for e in range(cuda.grid(1), dh.shape[0] * cols, cuda.gridsize(1)):
+        n, j = e // cols, e % cols
+        if pre[n, j] <= 0:
+            dh[n, j] = 0.0
+        else:
+            acc = 0.0
+            for o in range(diff.shape[1]):
+                acc += 2.0 * diff[n, o] * float64(W2[j, o])
+            dh[n, j] = acc
+
+
+@cuda.jit
+def _new_w1(x, dh, W1, lr, out):
+    """``W1 - lr dW1`` with ``dW1 = x^T dh``."""
+    cols = W1.shape[1]
+    for e in range(cuda.grid(1), W1.shape[0] * cols, cuda.gridsize(1)):
+        d, j = e // cols, e % cols
+        acc = 0.0
+        for n in range(x.shape[0]):
+            acc += float64(x[n, d]) * dh[n, j]
+        out[d, j] = W1[d, j] - lr * acc
+
+
+def mlp_step(x, y, W1, W2, lr):
+    """Forward, loss and the hand-derived backward pass (as the NumPy kernel), one kernel per product."""
+    N, H = x.shape[0], W1.shape[1]
+    pre = cuda.device_array((N, H), dtype=np.float64)
+    _matmul[_blocks(N * H), THREADS](x, W1, pre)
+    diff = cuda.device_array(y.shape, dtype=np.float64)
+    _output_diff[_blocks(diff.size), THREADS](pre, W2, y, diff)
+    flat = diff.reshape(diff.size)
+    blocks = _blocks(diff.size)
+    partial = cuda.device_array(blocks, dtype=np.float64)
+    _dot_partials[blocks, THREADS](flat, flat, partial)
+    loss = _reduce_partials(partial, 1.0)
+    W2_new = cuda.device_array_like(W2)
+    _new_w2[_blocks(W2.size), THREADS](pre, diff, W2, float(lr), W2_new)
+    dh = cuda.device_array((N, H), dtype=np.float64)
+    _hidden_grad[_blocks(N * H), THREADS](pre, diff, W2, dh)
+    W1_new = cuda.device_array_like(W1)
+    _new_w1[_blocks(W1.size), THREADS](x, dh, W1, float(lr), W1_new)
+    return W1_new, W2_new, loss
