@@ -214,6 +214,8 @@ def _facts(facts: Any) -> str:
     if not isinstance(facts, dict):
         return str(facts)
     if facts.get("available") is False:
+        if facts.get("reason"):  # installed, but cannot run here (no device)
+            return f"unavailable ({facts['reason']})"
         return "not installed" + (f" ({facts['install']})" if facts.get("install") else "")
     parts = []
     for k, v in facts.items():
