@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from cases import available_backends
 
 import vecbench as vb
 from vecbench.data import inputs
@@ -250,7 +251,7 @@ def check_case(tally: Tally, op_name: str, label: str, args: tuple[Any, ...], kw
     # The very arrays by default (copies would lose their layout); kernels never write their inputs.
     fresh = make or (lambda: (args, kwargs))
     errors: dict[str, str] = {}
-    for backend in vb.backends(op_name):
+    for backend in available_backends(op_name):
         a, kw = fresh()
         tally.calls += 1
         result, exc, warns = _call(vb.kernel(op_name, backend), *a, **kw)
@@ -282,7 +283,7 @@ def check_case(tally: Tally, op_name: str, label: str, args: tuple[Any, ...], kw
         why = _same(result, expected_, rtol, atol)
         if why:
             tally.wrong.append(f"{tag}: {why}")
-    if errors and (len(set(errors.values())) > 1 or len(errors) < len(vb.backends(op_name))):
+    if errors and (len(set(errors.values())) > 1 or len(errors) < len(available_backends(op_name))):
         tally.bad_error.append(f"{op_name} {label}: backends disagree: {errors}")
 
 

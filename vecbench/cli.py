@@ -143,6 +143,7 @@ def _cores() -> int:
 
 # ---------------------------------------------------------------- list / info
 def cmd_list(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     import vecbench as vb
@@ -158,8 +159,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            from rich.markup import escape  # the hint's 'vecbench[jax]' is not a style tag
-
             console.print(f"[yellow]{b.name}[/yellow]: unavailable; {escape(b.install_hint)}", highlight=False)
     return 0
 
@@ -322,6 +321,10 @@ def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
         check_writable(journal.path)
     except ValueError as exc:
         raise ValueError(f"--output: {exc}") from None
+    try:  # before any work, so a folder that cannot be made costs nothing
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
     return out, journal
 
 

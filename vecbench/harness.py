@@ -367,10 +367,13 @@ def _fit(points: Sequence[tuple[tuple[float, float], float]]) -> tuple[float, fl
         if (coef >= 0).all():
             return float(coef[0]), float(coef[1])
     best: tuple[float, tuple[float, float]] | None = None
+    # Residuals within rounding of each other are a tie (one point fits both terms exactly, up to
+    # a few ulps that can fall either way): a relative test on the residuals alone would pick by chance.
+    tie = 1e-12 * float(t @ t)
     for j in (1, 0):
         c = float(A[:, j] @ t / (A[:, j] @ A[:, j])) if (A[:, j] ** 2).sum() else 0.0
         resid = float(((A[:, j] * c - t) ** 2).sum())
-        if best is None or resid < best[0] * (1 - 1e-9):
+        if best is None or resid < best[0] - tie:
             best = (resid, (c, 0.0) if j == 0 else (0.0, c))
     assert best is not None
     return best[1]
