@@ -71,8 +71,10 @@ def test_a_run_skips_gpu_backends_with_the_reason():
 
 
 @needs_no_gpu
-@pytest.mark.parametrize("name", ["torch_cuda", "jax_gpu", "numba_cuda"])
-def test_the_real_probe_answers_no_gpu(name):
+@pytest.mark.parametrize(("name", "says"), [("torch_cuda", "RuntimeError: torch.cuda.is_available() is False"),
+                                            ("jax_gpu", "has no GPU backend, pip install 'jax[cuda12]'"),
+                                            ("numba_cuda", "RuntimeError: numba.cuda.is_available() is False")])
+def test_the_real_probe_answers_no_gpu(name, says):
     """Each backend's own probe code, run in a fresh interpreter (past the device-node shortcut)."""
     b = vb.backend(name)
     if not b.packages_installed:
@@ -80,6 +82,7 @@ def test_the_real_probe_answers_no_gpu(name):
     answer = run_probe(_device._PROBE.format(body=b.probe_body, no_gpu=_device.NO_GPU), timeout_s=120)
     assert answer["ok"] is False
     assert answer["reason"].startswith("no CUDA GPU found ("), answer
+    assert says in answer["reason"], answer  # the probe's own check answered, not a typo's NameError
 
 
 def test_a_hung_probe_is_a_reason_not_a_hang():
