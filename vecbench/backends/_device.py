@@ -65,7 +65,7 @@ def no_driver_reason() -> str:
         return ""  # no device nodes to look at: the probe asks the framework
     if os.path.exists("/dev/nvidiactl") or glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/dxg"):
         return ""
-    return f"{NO_GPU} (no NVIDIA device node /dev/nvidia*: no GPU or no driver on this machine)"
+    return f"{NO_GPU} (no NVIDIA device node /dev/nvidia*: no GPU or no driver here)"
 
 
 def run_probe(code: str, timeout_s: float) -> dict[str, Any]:
@@ -181,7 +181,8 @@ class DeviceBackend(Backend):
         if not self.packages_installed:
             return f"the {self.name} backend needs {self.install_what}: pip install '{self.install}' (see docs/gpu.md)"
         reason = self.probe().get("reason", NO_GPU)
-        return f"the {self.name} backend needs a CUDA GPU: {reason}"
+        return (f"the {self.name} backend needs a CUDA GPU: {reason}; on a machine with one: "
+                f"pip install '{self.install}' (see docs/gpu.md)")
 
     install_what: ClassVar[str] = ""
 
