@@ -177,13 +177,18 @@ class Prepared:
     compiled: bool = False
     from_cache: bool | None = None
     reason: str = ""
+    transfers: Mapping[str, float] = dataclasses.field(default_factory=dict)  # Backend.transfer_times()
 
     def timing(self, samples_s: Sequence[float], loops: int, min_s: float | None = None) -> Timing:
         """The :class:`Timing` of this kernel from its samples (``min_s`` overrides the samples' min)."""
-        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache)
+        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache,
+                                transfer_in_s=self.transfers.get("in"), transfer_out_s=self.transfers.get("out"))
         if min_s is not None:
             t = dataclasses.replace(t, min_s=min_s)
-        return dataclasses.replace(t, compile_time_s=compile_time(self, t.min_s))
+        compile_s = compile_time(self, t.min_s)
+        if self.transfers.get("startup"):  # a device context created in prepare: start-up, kept with compile time
+            compile_s = (compile_s or 0.0) + self.transfers["startup"]
+        return dataclasses.replace(t, compile_time_s=compile_s)
 
 
 def new_record(k: Kernel, size: Size, dtype: str, threads: int, **fields: Any) -> Record:
@@ -215,7 +220,8 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
         first = (time.perf_counter_ns() - t0) * 1e-9
         compiled, from_cache = backend.compiled(k, before, backend.compile_state(k), core_args)
         reason = _check(k, k.finish(raw, call), expected, dtype)
-        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason)
+        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason,
+                        dict(backend.transfer_times()))
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:  # a broken kernel is reported, the run goes on

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
+from .crossover import crossover_lines, crossovers
 from .foreign import is_foreign
 from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
@@ -214,6 +215,8 @@ def _facts(facts: Any) -> str:
     if not isinstance(facts, dict):
         return str(facts)
     if facts.get("available") is False:
+        if facts.get("reason"):  # installed, but cannot run here (no device)
+            return f"unavailable ({facts['reason']})"
         return "not installed" + (f" ({facts['install']})" if facts.get("install") else "")
     parts = []
     for k, v in facts.items():
@@ -449,6 +452,8 @@ CAPTIONS = {
     "benchmarks": "pytest-benchmark groups: one panel per group, one series per test function.",
     "train_epoch": "Time per training epoch vs batch size.",
     "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
+    "gpu_crossover": "CPU or GPU: time per call vs size; black: the fastest CPU backend at each size; each device "
+                     "backend solid (data on the device) and dashed (copies to the device and back included).",
 }
 
 
@@ -489,6 +494,9 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     auto = autodiff_lines(results)
     if auto:
         out += [f"{h} Autodiff against the hand derivation", "", *auto]
+    gpu = crossover_lines(results)
+    if gpu:
+        out += [f"{h} CPU or GPU: where the device starts to win", "", *gpu]
     side = _reference_lines(results, ref)
     if side:
         out += [f"{h} Your machine beside the reference", "", *side]
@@ -732,6 +740,10 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
         todo["compile_time"] = lambda: plotting.fig_compile(results)
     if plotting.foreign_groups(results):
         todo["benchmarks"] = lambda: plotting.fig_groups(results)
+    if crossovers(results):  # only where a file holds device records (vecbench.crossover)
+        from .plotting_gpu import fig_crossover
+
+        todo["gpu_crossover"] = lambda: fig_crossover(results)
     return todo, left_out
 
 

@@ -56,6 +56,10 @@ class Timing:
     ``ci_low_s``/``ci_high_s`` bound the median with 95% confidence
     (:func:`vecbench.stats.median_ci`: order statistics, distribution-free;
     None with too few samples or in files written before intervals existed).
+    ``transfer_in_s``/``transfer_out_s`` are the untimed copies of the inputs
+    to where the kernel runs (a device) and of its result back, as the backend
+    measured them (:meth:`vecbench.backends.Backend.transfer_times`; None for
+    backends whose data stays in host memory).
     """
 
     samples_s: tuple[float, ...]
@@ -68,6 +72,8 @@ class Timing:
     from_cache: bool | None = None
     ci_low_s: float | None = None
     ci_high_s: float | None = None
+    transfer_in_s: float | None = None
+    transfer_out_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples_s", tuple(float(x) for x in self.samples_s))
@@ -186,6 +192,14 @@ class Record:
         return self.timing.ci_high_s if self.timing else None
 
     @property
+    def transfer_in_s(self) -> float | None:
+        return self.timing.transfer_in_s if self.timing else None
+
+    @property
+    def transfer_out_s(self) -> float | None:
+        return self.timing.transfer_out_s if self.timing else None
+
+    @property
     def noisy(self) -> bool:
         """IQR above NOISY_SPREAD of the median (a "noisy" warning)."""
         return any(w.startswith("noisy") for w in self.warnings)
@@ -237,6 +251,7 @@ class Record:
             "compile_time_s": t.compile_time_s if t else None,
             "from_cache": t.from_cache if t else None,
             "ci_low_s": t.ci_low_s if t else None, "ci_high_s": t.ci_high_s if t else None,
+            "transfer_in_s": t.transfer_in_s if t else None, "transfer_out_s": t.transfer_out_s if t else None,
             "bytes": self.bytes, "flops": self.flops, "gbps": self.gbps, "gflops": self.gflops,
             "warnings": list(self.warnings),
             "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
@@ -259,6 +274,8 @@ class Record:
                 from_cache=d.get("from_cache"),
                 ci_low_s=d.get("ci_low_s"),
                 ci_high_s=d.get("ci_high_s"),
+                transfer_in_s=d.get("transfer_in_s"),
+                transfer_out_s=d.get("transfer_out_s"),
             )
         return cls(
             op=str(d["op"]), backend=str(d["backend"]), size=dict(d.get("size") or {}),
@@ -621,7 +638,8 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
 
 # ---------------------------------------------------------------- loading any file
 _STATUSES = ("ok", "failed", "skipped")
-_TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops")
+_TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops", "transfer_in_s",
+          "transfer_out_s")
 
 
 def _number(x: Any) -> bool:
