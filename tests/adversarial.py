@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from cases import available_backends
 
 import vecbench as vb
 from vecbench.data import inputs
@@ -243,7 +244,7 @@ ROUND_TRIP_BACKENDS = ("dask",)
 
 def grid_backends(op_name: str) -> list[str]:
     """The backends the exhaustive grids run: all of ``op_name``'s but the round-trip ones."""
-    return [b for b in vb.backends(op_name) if b not in ROUND_TRIP_BACKENDS]
+    return [b for b in available_backends(op_name) if b not in ROUND_TRIP_BACKENDS]
 
 
 def check_case(tally: Tally, op_name: str, label: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None,

@@ -3,13 +3,43 @@
 Tests are generated from the registry, so a backend whose package is not
 installed still appears in every parametrized test; this hook marks those
 cases skipped with the backend's install hint instead of letting them fail.
+
+Two documented switches keep the README's test command within minutes on a
+2-core machine without weakening what CI proves:
+
+- ``--exhaustive`` runs the tests marked ``exhaustive`` (the whole adversarial
+  grid across backends, the long command-line fuzz); without it they are
+  skipped, saying how to run them. CI's all-extras run passes it.
+- the Hypothesis profile: ``vecbench`` (a fixed number of examples per test,
+  derandomized, no deadline: machine load cannot fail a test) or ``thorough``
+  (ten times the examples), chosen with ``--hypothesis-profile`` or the
+  ``VECBENCH_HYPOTHESIS`` environment variable.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 import vecbench as vb
+
+_NO_TIMING = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
+settings.register_profile("vecbench", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=_NO_TIMING)
+settings.register_profile("thorough", max_examples=250, deadline=None, suppress_health_check=_NO_TIMING)
+settings.load_profile(os.environ.get("VECBENCH_HYPOTHESIS", "vecbench"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("vecbench").addoption(
+        "--exhaustive", action="store_true", help="also run the tests marked exhaustive (CI's all-extras run does)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exhaustive: a long, exhaustive test; runs with --exhaustive")
+
 
 # The exhaustive odd-value grids (hundreds of calls per kernel) leave out backends whose every call is a
 # scheduler round trip; tests/test_dask.py checks the same rules on a sample, cut into several chunks.
@@ -26,7 +56,10 @@ def _backend_of(name: str, value: object) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    exhaustive = config.getoption("--exhaustive")
     for item in items:
+        if not exhaustive and item.get_closest_marker("exhaustive"):
+            item.add_marker(pytest.mark.skip(reason="exhaustive: run with --exhaustive (CI's all-extras run does)"))
         params = getattr(getattr(item, "callspec", None), "params", {})
         for name, value in params.items():
             backend = _backend_of(name, value)

@@ -105,7 +105,32 @@ def test_cli_run_survives_a_failing_kernel_and_exits_nonzero(tmp_path, capsys):
     assert "1 measurement(s) failed" in capsys.readouterr().out
 
 
+def test_budget_skip_from_a_synthetic_history_is_certain():
+    """The rule on fixed numbers: 1e4 took 0.4 ms, so 1e7 (1000x the work) needs ~0.4 s per call."""
+    from vecbench.harness import _skip_reason
+
+    op = vb.spec("dot")
+    history = [_rec("dot", {"n": 10**4}, 4e-4)]
+    reason = _skip_reason(op, {"n": 10**7}, "float64", history, Settings(repeats=3, budget_s=0.05))
+    assert reason.startswith("time budget: ~0.4 s per call predicted (from x)")
+    assert "5 calls would exceed the 0.05 s budget per measurement" in reason
+    # A budget relative to the prediction: just above it, the size is measured.
+    assert _skip_reason(op, {"n": 10**7}, "float64", history, Settings(repeats=3, budget_s=5 * 0.4 * 1.01)) == ""
+
+
+@pytest.mark.parametrize("seconds", np.geomspace(1e-6, 10.0, 60))
+def test_one_point_predicts_from_the_work_term_whatever_its_value(seconds):
+    # One point fits both single terms exactly up to rounding: the tie must go to the work term
+    # (pessimistic), never by which residual rounds lower (it did for ~25% of values).
+    from vecbench.harness import _fit
+
+    c0, c1 = _fit([((1.0, 2e4), float(seconds))])
+    assert c0 == 0.0 and c1 == pytest.approx(seconds / 2e4, rel=1e-12)
+
+
 def test_budget_skips_with_reason():
+    # End to end: the smallest size's measured time predicts the larger ones (1e3x and 1e4x the
+    # work of 1e4), whatever this machine's speed; contended points fall back to the static cap.
     res = run(ops=["dot"], backends=["python"], sizes=[10**4, 10**7, 10**8],
               settings=Settings(min_sample_s=0.001, repeats=3, budget_s=0.05), bandwidth=False)
     assert res.records[0].ok

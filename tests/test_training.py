@@ -6,12 +6,13 @@ import re
 
 import numpy as np
 import pytest
+from cases import available_backends
 
 import vecbench as vb
 from vecbench.cli import main
 from vecbench.datasets import breast_cancer, make_classification
 
-BACKENDS = vb.backends("train_epoch")
+BACKENDS = available_backends("train_epoch")
 
 
 @pytest.fixture(scope="module")

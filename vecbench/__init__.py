@@ -56,7 +56,9 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     lazy = {"run": ("harness", "run"), "Results": ("results", "Results"), "load": ("results", "load"),
-            "train": ("training", "train"), "Model": ("training", "Model")}
+            "train": ("training", "train"), "Model": ("training", "Model"),
+            "benchmark": ("own", "benchmark"), "bench": ("own", "bench"), "benchmark_tests": ("own", "benchmark_tests"),
+            "Settings": ("harness", "Settings")}
     if name in lazy:
         module, attr = lazy[name]
         return getattr(importlib.import_module(f"vecbench.{module}"), attr)
@@ -65,6 +67,6 @@ def __getattr__(name: str) -> Any:
 
         backends()
         return BACKENDS
-    if name in ("datasets", "harness", "report", "plotting", "results", "training", "registry"):
+    if name in ("datasets", "harness", "report", "plotting", "results", "training", "registry", "own"):
         return importlib.import_module(f"vecbench.{name}")
     raise AttributeError(f"module 'vecbench' has no attribute {name!r}")

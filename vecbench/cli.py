@@ -5,6 +5,7 @@
     vecbench list                      ops, backends, default sizes
     vecbench info                      machine, BLAS/threads, measured bandwidth
     vecbench run [--quick] [...]       measure; write a results JSON
+    vecbench run --from mykernels.py   measure your own computations (@vecbench.bench in that file)
     vecbench compare BASE NEW          ratios; exit 1 on a regression
     vecbench report FILES -o DIR       figures, DIR/README.md and DIR/report.html (default DIR: vecbench-report)
     vecbench train ...                 train logistic regression, print the cost
@@ -143,6 +144,7 @@ def _cores() -> int:
 
 # ---------------------------------------------------------------- list / info
 def cmd_list(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     import vecbench as vb
@@ -158,7 +160,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {b.install_hint}", highlight=False)
+            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {escape(b.install_hint)}", highlight=False)
     return 0
 
 
@@ -320,6 +322,10 @@ def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
         check_writable(journal.path)
     except ValueError as exc:
         raise ValueError(f"--output: {exc}") from None
+    try:  # before any work, so a folder that cannot be made costs nothing
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
     return out, journal
 
 
@@ -416,7 +422,8 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
             journal.close()  # kept: --resume measures the rest
         else:
             journal.remove()
-    console.print(_results_table(results, f"vecbench results ({out})"))
+    own = results.own_ops and all(r.op in results.own_ops for r in results)
+    console.print((_own_table if own else _results_table)(results, f"vecbench results ({out})"))
     _print_reasons(results, console)
     if results.bandwidth_gbps.get("best"):
         console.print(f"measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM copy/triad)")
@@ -436,9 +443,62 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
     return 0
 
 
+def _run_own(args: argparse.Namespace) -> int:
+    """``vecbench run --from FILE``: the computations a file marks with ``@vecbench.bench``, through the same run."""
+    from .own import load, measure
+
+    for opt in ("ops", "backends", "dtype", "preset", "resume", "cold_compile"):
+        if getattr(args, opt, None):
+            raise _UsageError(f"vecbench run: error: --{opt.replace('_', '-')}: not used with --from (the file "
+                              "says what to measure)")
+    if getattr(args, "batch_sizes", None):
+        raise _UsageError("vecbench run: error: --batch-sizes: not used with --from")
+    if isinstance(args.sizes, str):
+        raise _UsageError(f"vecbench run: error: --sizes: with --from, whole numbers such as 1e3,1e5 (the file's "
+                          f"sizes are the default); got {args.sizes!r}")
+    sizes = [float(x) for x in args.sizes] if args.sizes else None
+    computations = load(args.from_, sizes)
+    out, journal = _prepare_output(args)
+    console = _console()
+    try:
+        results = measure(computations, settings=_settings(args), timeout=args.timeout, threads=args.threads,
+                          progress=not args.no_progress, bandwidth=False if args.no_bandwidth else None,
+                          journal=journal, warn=lambda text: print(f"vecbench run: warning: {text}", file=sys.stderr))
+    except BaseException:
+        journal.close()
+        if not journal.records:
+            with contextlib.suppress(OSError):
+                journal.path.unlink(missing_ok=True)
+        raise
+    return _finish_run(results, out, console, journal)
+
+
+def _own_table(results: Any, title: str) -> Any:
+    """The run table of your computations: speedups over each computation's reference kernel."""
+    from rich.table import Table
+
+    from .display import rows
+
+    table = Table(title=title)
+    for col in ("computation", "n", "kernel", "median", "95% CI", "vs reference", "GB/s", "compile", "status"):
+        table.add_column(col, justify="right" if col in ("n", "median", "95% CI", "vs reference", "GB/s", "compile")
+                         else "left", no_wrap=True)
+    for r in rows(results):
+        ci = (f"±{max(r['median_s'] - r['ci_low_s'], r['ci_high_s'] - r['median_s']) / r['median_s']:.1%}"
+              if r["median_s"] and r["ci_low_s"] is not None and r["ci_high_s"] is not None else "-")
+        sp = (f"{r['speedup']:.3g}x" if r["speedup"] is not None and r["backend"] != r["baseline"]
+              else "ref" if r["backend"] == r["baseline"] else "-")
+        table.add_row(r["op"], r["label"], r["backend"], _fmt_time(r["median_s"]), ci, sp,
+                      f"{r['gbps']:.1f}" if r["gbps"] else "-",
+                      _fmt_time(r["compile_time_s"]) if r["compile_time_s"] else "-", r["status"])
+    return table
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .harness import run
 
+    if getattr(args, "from_", None):
+        return _run_own(args)
     if args.preset == "targets":
         if args.output:
             from .results import check_writable
@@ -857,6 +917,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: 60 + 4 x --budget)")
     p.add_argument("--preset", choices=["targets"], help="targets: the performance targets table, pass/short "
                    "(choices: targets; default: none)")
+    p.add_argument("--from", dest="from_", metavar="FILE|MODULE",
+                   help="measure your own computations: those a Python file (mykernels.py) or importable module "
+                        "marks with @vecbench.bench(name, setup=..., sizes=...), instead of vecbench's ops")
     _add_axis_options(p)
     _add_backend_options(p)
     p.set_defaults(fn=cmd_run)

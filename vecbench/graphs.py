@@ -132,8 +132,15 @@ def _torch(a: float, b: float, c: float) -> tuple[Callable[..., tuple[float, flo
     v.retain_grad()
     J = 3.0 * v
     J.backward()
-    grads = {name: float(t.grad) for name, t in (("v", v), ("u", u), ("a", ta), ("b", tb), ("c", tc))}  # type: ignore[arg-type]
+    grads = {name: _grad_of(t) for name, t in (("v", v), ("u", u), ("a", ta), ("b", tb), ("c", tc))}
     return forward, grads
+
+
+def _grad_of(t: Any) -> float:
+    # ``Tensor.grad`` is Optional in torch's stubs; every tensor here took part in backward().
+    if t.grad is None:
+        raise RuntimeError("lecture graph: a tensor received no gradient")
+    return float(t.grad)
 
 
 def lecture_graph(framework: str = "numpy", a: float = 5.0, b: float = 3.0, c: float = 2.0,

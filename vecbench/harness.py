@@ -143,6 +143,9 @@ def _calibrate(fn: Callable[..., Any], args: tuple[Any, ...], min_sample_s: floa
 def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
     """Empty string when ``result`` matches the reference, else the reason."""
     rtol, atol = k.op.tol(dtype)
+    if isinstance(expected, tuple) and not (isinstance(result, tuple) and len(result) == len(expected)):
+        got_n = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        return f"wrong result: expected a tuple of {len(expected)} results, got {got_n}"
     pairs = list(zip(result, expected)) if isinstance(expected, tuple) else [(result, expected)]
     for got, want in pairs:
         got = np.asarray(got, dtype=np.float64)
@@ -150,8 +153,12 @@ def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
         if got.shape != want.shape:
             return f"wrong result shape {got.shape}, expected {want.shape}"
         if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            err = np.max(np.abs(got - want) / (atol + rtol * np.abs(want)))
-            return f"result differs from the float64 reference by {err:.3g}x the tolerance (rtol={rtol}, atol={atol})"
+            with np.errstate(all="ignore"):
+                diff = np.abs(got - want)
+                err = np.nanmax(diff / (atol + rtol * np.abs(want)))
+                rel = np.nanmax(diff / np.abs(want)) if np.any(want != 0) else np.inf
+            return (f"result differs from {k.op.reference_label} by {err:.3g}x the tolerance: max abs error "
+                    f"{np.nanmax(diff):.3g}, max rel error {rel:.3g} (rtol={rtol:g}, atol={atol:g})")
     return ""
 
 
@@ -171,13 +178,18 @@ class Prepared:
     compiled: bool = False
     from_cache: bool | None = None
     reason: str = ""
+    transfers: Mapping[str, float] = dataclasses.field(default_factory=dict)  # Backend.transfer_times()
 
     def timing(self, samples_s: Sequence[float], loops: int, min_s: float | None = None) -> Timing:
         """The :class:`Timing` of this kernel from its samples (``min_s`` overrides the samples' min)."""
-        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache)
+        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache,
+                                transfer_in_s=self.transfers.get("in"), transfer_out_s=self.transfers.get("out"))
         if min_s is not None:
             t = dataclasses.replace(t, min_s=min_s)
-        return dataclasses.replace(t, compile_time_s=compile_time(self, t.min_s))
+        compile_s = compile_time(self, t.min_s)
+        if self.transfers.get("startup"):  # a device context created in prepare: start-up, kept with compile time
+            compile_s = (compile_s or 0.0) + self.transfers["startup"]
+        return dataclasses.replace(t, compile_time_s=compile_s)
 
 
 def new_record(k: Kernel, size: Size, dtype: str, threads: int, **fields: Any) -> Record:
@@ -211,7 +223,8 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
         reason = _check(k, k.finish(raw, call), expected, dtype)
         facts = backend.record_facts(k.op.name, core_args)
         rec = dataclasses.replace(rec, facts=facts) if facts else rec
-        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason)
+        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason,
+                        dict(backend.transfer_times()))
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:  # a broken kernel is reported, the run goes on
@@ -343,7 +356,9 @@ def _features(op: OpSpec, size: Size) -> tuple[float, float]:
         if axis.name in size and axis.steps is not None:
             elements = math.prod(v for key, v in size.items() if key not in op.axis_names)
             return float(axis.steps(size)), float(elements)
-    return 1.0, float(max(op.flops(size), op.nbytes(size, 8), 1))
+    # Work: the op's flops or bytes; for a computation that counts neither (yours, without flops=/nbytes=),
+    # its element count, so that the budget still sees a loop's time grow with n.
+    return 1.0, float(max(op.flops(size), op.nbytes(size, 8)) or math.prod(size.values()) or 1)
 
 
 def _cut_into_steps(op: OpSpec, size: Size) -> bool:
@@ -364,10 +379,13 @@ def _fit(points: Sequence[tuple[tuple[float, float], float]]) -> tuple[float, fl
         if (coef >= 0).all():
             return float(coef[0]), float(coef[1])
     best: tuple[float, tuple[float, float]] | None = None
+    # Residuals within rounding of each other are a tie (one point fits both terms exactly, up to
+    # a few ulps that can fall either way): a relative test on the residuals alone would pick by chance.
+    tie = 1e-12 * float(t @ t)
     for j in (1, 0):
         c = float(A[:, j] @ t / (A[:, j] @ A[:, j])) if (A[:, j] ** 2).sum() else 0.0
         resid = float(((A[:, j] * c - t) ** 2).sum())
-        if best is None or resid < best[0] * (1 - 1e-9):
+        if best is None or resid < best[0] - tie:
             best = (resid, (c, 0.0) if j == 0 else (0.0, c))
     assert best is not None
     return best[1]
@@ -485,17 +503,20 @@ class _InProcess:
 class _Isolated:
     """Measures in a worker process (:mod:`vecbench.worker`); a kernel's crash or hang costs that kernel only."""
 
-    def __init__(self, timeout_s: float):
+    def __init__(self, timeout_s: float, worker: Any = None):
         from .worker import Worker
 
         self.timeout_s = timeout_s
-        self.worker = Worker()
+        self.owned = worker is None
+        self.worker = Worker() if worker is None else worker
+        self.local: _InProcess | None = None
 
     def __enter__(self) -> _Isolated:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.worker.close()
+        if self.owned:
+            self.worker.close()
 
     def machine_info(self) -> dict[str, Any]:
         return self.worker.machine_info() or machine_info()
@@ -504,7 +525,13 @@ class _Isolated:
                 threads: int | None) -> Record:
         from .worker import Task, kernel_modules
 
-        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k))
+        payload = k.op.ship(k.backend.name) if k.op.ship is not None else b""
+        if payload is None:  # an op defined at run time that cannot be sent to a worker: measured here
+            if self.local is None:
+                self.local = _InProcess(settings.seed)
+            return self.local.measure(k, size, dt, settings, nthreads, threads)
+        task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k),
+                    payload)
         try:
             rec, reason, detail = self.worker.measure(task, self.timeout_s)
         except BaseException:
@@ -530,6 +557,7 @@ def run(
     isolate: bool = True,
     timeout: float | None = None,
     journal: Journal | None = None,
+    worker: Any = None,
     **backend_options: Any,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
@@ -569,6 +597,9 @@ def run(
         a journal loaded from an interrupted run is resumed: its records are
         kept and only the missing ones are measured (same arguments required,
         else ``ValueError``).
+    worker : vecbench.worker.Worker, optional
+        Measure in this worker (left open afterwards, so that successive
+        runs reuse its imports and compiles) instead of a new one.
     **backend_options
         ``<backend>_<option>=value`` for the options a backend declares
         (``Backend.options``), e.g. a cluster's scheduler address; handed to the
@@ -596,7 +627,7 @@ def run(
         for b in {id(k.backend): k.backend for k in selected}.values():
             b.preflight()  # e.g. an unreachable scheduler: one line, before anything is measured
         return _run(selected, unavailable, ops, backends, sizes, dtypes, threads, settings, bandwidth, progress,
-                    on_record, sizes_by_op, isolate, timeout_s, journal)
+                    on_record, sizes_by_op, isolate, timeout_s, journal, worker)
 
 
 def _option_env(options: Mapping[str, Any]) -> dict[str, str]:
@@ -637,7 +668,7 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
          backends: Sequence[str] | None, sizes: SizesArg, dtypes: list[str], threads: int | None,
          settings: Settings, bandwidth: bool, progress: bool, on_record: Callable[[Record], None] | None,
          sizes_by_op: Mapping[str, SizesArg] | None, isolate: bool, timeout_s: float,
-         journal: Journal | None) -> Results:
+         journal: Journal | None, worker: Any) -> Results:
     by_op = dict(sizes_by_op or {})
     for name in by_op:
         spec(name)  # a KeyError naming the known ops
@@ -661,7 +692,7 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
         results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
-    measurer: Any = _Isolated(timeout_s) if isolate else _InProcess(settings.seed)
+    measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess(settings.seed)
     try:
         with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
             if bandwidth and journal is not None and journal.bandwidth_gbps:

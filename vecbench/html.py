@@ -271,6 +271,52 @@ def teaching_view(results: Results, parts: Sequence[Any]) -> str:
     return "\n".join(out)
 
 
+def own_view(results: Results) -> str:
+    """For each of your computations in ``results``: its setup, then each kernel's source (kept in the results
+    file when it was measured) beside its time and speedup over the reference at the largest n it reached."""
+    ops = [op for op in results.own_ops if isinstance(results.own_ops[op], dict) and any(r.op == op for r in results)]
+    if not ops:
+        return ""
+    out = ['<h2 id="your-code-beside-its-cost">Your code beside its cost</h2>',
+           "<p>Each of your computations as you wrote it (the source was read when it was measured) and what one "
+           "call cost at the largest n it was measured at.</p>"]
+    for op in ops:
+        info = results.own_ops[op]
+        base = results.baseline_of(op)
+        recs = [r for r in results if r.op == op]
+        out.append(f'<h3 id="own-{html.escape(op)}"><code>{html.escape(op)}</code>: '
+                   f"{_inline(str(info.get('summary') or op))}</h3>")
+        setup = info.get("setup_source")
+        if setup:
+            out.append(f"<p>Inputs of size n (never timed):</p><pre><code>{html.escape(setup)}</code></pre>")
+        out.append('<div class="kernels">')
+        for name, k in (info.get("kernels") or {}).items():
+            k = k if isinstance(k, dict) else {}
+            ok = [r for r in recs if r.backend == name and r.ok]
+            if ok:
+                r = max(ok, key=lambda r: r.elements)
+                ref = next((x for x in recs if x.backend == base and x.label == r.label and x.ok), None)
+                bits = [f"<strong>{html.escape(_fmt_time(r.median_s))}</strong> per call at n = {html.escape(r.label)}"]
+                if ref is not None and name != base and ref.median_s and r.median_s:
+                    bits.append(f"<strong>{ref.median_s / r.median_s:.3g}x</strong> vs {html.escape(str(base))}")
+                compile_s = max((x.compile_time_s or 0.0 for x in ok), default=0.0)  # the first size compiled
+                if compile_s:
+                    bits.append(f"JIT compile {html.escape(_fmt_time(compile_s))} (timed apart)")
+                cost = ", ".join(bits)
+            else:
+                bad = next((r for r in recs if r.backend == name), None)
+                cost = (f"{html.escape(bad.status)}: {html.escape(bad.reason)}" if bad is not None
+                        else "not measured in these results")
+            src = k.get("source")
+            code = (f"<pre><code>{html.escape(src)}</code></pre>" if src
+                    else "<p>(source not available: it was not in a file Python could read)</p>")
+            role = "reference" if name == base else "kernel"
+            out.append(f'<section class="kernel"><h4>{html.escape(name)} <small>({role}; measured in '
+                       f'{html.escape(str(k.get("measured_in", "?")))})</small></h4><p class="cost">{cost}</p>{code}</section>')
+        out.append("</div>")
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------- the page
 def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sources: Sequence[str] = (),
          left_out: Mapping[str, str] | None = None, ref: Results | None = None) -> str:
@@ -287,6 +333,10 @@ def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sourc
     teach = teaching_view(results, parts)
     if teach:
         nav += '<li><a href="#the-code-beside-its-cost">The code beside its cost</a></li>'
+    own = own_view(results)
+    if own:
+        nav += '<li><a href="#your-code-beside-its-cost">Your code beside its cost</a></li>'
+        teach = f"{teach}\n{own}"
     title = "vecbench report" + (f", {results.created}" if results.created else "")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -106,6 +106,8 @@ class Journal:
         """
         request = _canonical(request)
         if self.request is None:
+            # A fresh clone has no results/ folder: create the journal's folder as the final save would.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
             self._fd = fd
             self.request, self.created = request, created

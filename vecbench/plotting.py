@@ -7,6 +7,8 @@ sizes span decades, titles and axis units, so each reads on its own.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -14,7 +16,10 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only; no display needed
+# Files only, no display needed; but a backend already in use (pyplot imported) or a notebook's (Jupyter's
+# kernel sets MPLBACKEND=module://matplotlib_inline...) is left alone: Results.plot() there draws inline.
+if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND", "").startswith("module://"):
+    matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -166,6 +171,8 @@ def speedups(results: Results, baseline: str) -> dict[tuple[str, str], list[tupl
     base = baseline_medians(results, baseline)
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for r in sorted(results, key=lambda r: r.elements):
+        if is_foreign(r.op):  # other suites and your own computations: their kernels are not the backends
+            continue
         s = speedup(r, base)
         if s is not None and r.backend != baseline:
             out[r.op, r.backend].append((r.elements, s))
@@ -297,7 +304,7 @@ def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
 def fig_compile(results: Results) -> Figure:
     """JIT compile time per (op, backend): the first call's excess, apart from run time; a cold compile
     in a fresh cache (``results.cold_compile_s``) drawn as a black tick above its bar when measured."""
-    jit = [r for r in results if r.compile_time_s is not None and not is_foreign(r.op)]
+    jit = [r for r in results if r.compile_time_s is not None and (not is_foreign(r.op) or r.op in results.own_ops)]
     ops = list(dict.fromkeys(r.op for r in jit))
     backends = list(dict.fromkeys(r.backend for r in jit))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * len(ops) + 2), 3.6))
@@ -429,8 +436,60 @@ def training_figures(results: Results) -> dict[str, Figure]:
 
 # ---------------------------------------------------------------- any pytest-benchmark file
 def foreign_groups(results: Results) -> list[str]:
-    """Groups of foreign pytest-benchmark files in ``results`` (ops the registry does not know)."""
-    return list(dict.fromkeys(r.op for r in results if r.ok and is_foreign(r.op)))
+    """Groups of foreign pytest-benchmark files in ``results`` (ops the registry does not know, other than
+    your own computations, which :func:`fig_results` draws)."""
+    return list(dict.fromkeys(r.op for r in results if r.ok and is_foreign(r.op) and r.op not in results.own_ops))
+
+
+# ---------------------------------------------------------------- each op against its own baseline
+def fig_results(results: Results, ops: Sequence[str] | None = None) -> Figure:
+    """One row per op: time per call vs size (left) and speedup over the op's baseline (right).
+
+    The baseline is :meth:`Results.baseline_of <vecbench.results.Results.baseline_of>`: your
+    computation's reference kernel, or the loop backend for vecbench's ops. Bars are 95% intervals;
+    hollow points were timed on a busy machine; an x on the bottom edge is a skipped size.
+    """
+    chosen = list(ops) if ops is not None else list(dict.fromkeys(r.op for r in results if r.ok))
+    unknown = [op for op in chosen if not any(r.op == op for r in results)]
+    if unknown:
+        raise KeyError(f"plot: no records of {unknown[0]!r}; the results hold {list(dict.fromkeys(r.op for r in results))}")
+    if not chosen:
+        raise ValueError("plot: nothing was measured successfully, so there is nothing to draw (see the failures)")
+    fig, grid = plt.subplots(len(chosen), 2, figsize=(10, 3.4 * len(chosen) + 0.6), squeeze=False)
+    for (ax_t, ax_s), op in zip(grid, chosen):
+        backends = list(dict.fromkeys(r.backend for r in results if r.op == op))
+        base = results.baseline_of(op)
+        own = op in results.own_ops
+        xlabel = "n" if own else "problem size (elements)"
+        by_base = {(r.label, r.dtype): r for r in results if r.op == op and r.backend == base and r.ok}
+        for b in backends:
+            style = backend_style(b, backends)
+            recs = _ok(results, op=op, backend=b)
+            if recs:
+                ci = [interval(r) for r in recs]
+                _points(ax_t, [r.elements for r in recs], [c[1] for c in ci], [c[0] for c in ci], [c[2] for c in ci],
+                        [untrusted(r) for r in recs], style)
+                ax_t.plot([], [], label=b, **style)
+            pairs = [(by_base[r.label, r.dtype], r) for r in recs if b != base and (r.label, r.dtype) in by_base]
+            if pairs:
+                sp = [speedup_interval(t, r) for t, r in pairs]
+                _points(ax_s, [r.elements for _, r in pairs], [c[1] for c in sp], [c[0] for c in sp],
+                        [c[2] for c in sp], [untrusted(t) or untrusted(r) for t, r in pairs], style)
+                ax_s.plot([], [], label=b, **style)
+        _skips(ax_t, results, op, backends)
+        ax_t.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="time per call (s)", title=f"{op}: time per call")
+        ax_s.axhline(1.0, color="black", lw=0.9, ls="--")
+        ax_s.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=f"speedup vs {base}",
+                 title=f"{op}: speedup over {base} (above 1x: faster)")
+        if not ax_s.lines[1:]:
+            ax_s.text(0.5, 0.5, f"no size where {base} and another kernel both succeeded", ha="center", va="center",
+                      transform=ax_s.transAxes, fontsize=8)
+        for ax in (ax_t, ax_s):
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(frameon=False, fontsize=7)
+    fig.suptitle("Median time per call and speedup (bars: 95% intervals; hollow: busy machine; x: skipped size)",
+                 fontsize=10)
+    return _finish(fig)
 
 
 def fig_groups(results: Results) -> Figure:
@@ -474,7 +533,8 @@ def roofline_points(results: Results) -> list[Record]:
     """Per (op, backend, dtype): the record at its largest ok size with flops and bytes (what the roofline draws)."""
     best: dict[tuple[str, str, str], Record] = {}
     for r in results:
-        if r.ok and r.flops and r.bytes and not is_foreign(r.op) and not _sweeps_an_axis(r):
+        if (r.ok and r.flops and r.bytes and (not is_foreign(r.op) or r.op in results.own_ops)
+                and not _sweeps_an_axis(r)):
             k = (r.op, r.backend, r.dtype)
             if k not in best or r.elements > best[k].elements:
                 best[k] = r

@@ -41,6 +41,9 @@ __all__ = [
     "ops",
     "register",
     "register_backend",
+    "register_own",
+    "unregister_own",
+    "is_own",
     "size_label",
     "spec",
 ]
@@ -156,6 +159,14 @@ class OpSpec:
         ``{dtype name: (rtol, atol)}`` against the float64 reference.
     axes : tuple of Axis
         Size keys that cut the work without changing it (see :class:`Axis`).
+    reference_label : str
+        What ``reference`` is, in a disagreement message ("the float64
+        reference"; for a user's computation, its reference kernel).
+    ship : callable, optional
+        For an op defined at run time (a user's computation, :func:`vecbench.compare`):
+        ``ship(kernel name) -> bytes`` pickles a callable that registers the op in a
+        worker process, or returns None for a kernel that cannot be sent there
+        (it is then measured in the parent). None: the worker imports the op.
     """
 
     name: str
@@ -172,6 +183,8 @@ class OpSpec:
         default_factory=lambda: dict(DEFAULT_TOLERANCE)
     )
     axes: tuple[Axis, ...] = ()
+    reference_label: str = "the float64 reference"
+    ship: Callable[[str], bytes | None] | None = None
 
     @property
     def size_keys(self) -> tuple[str, ...]:
@@ -328,6 +341,47 @@ def register(spec: OpSpec, **impls: Callable[..., Any] | str) -> None:
 
 _PENDING: list[tuple[str, str, Callable[..., Any] | str]] = []
 
+# Ops defined at run time (a user's computation): their kernels belong to backends of their own,
+# one per kernel, named by the user and unknown to every other op ({op: {kernel name: Backend}}).
+_OWN: dict[str, dict[str, Backend]] = {}
+
+
+def register_own(spec: OpSpec, kernels: Mapping[str, tuple[Backend, Callable[..., Any]]]) -> None:
+    """Register an op defined at run time with its own kernels: ``{name: (backend, function)}``.
+
+    The backends are the op's alone (they do not become columns of other ops);
+    an op of the same name registered this way before is replaced. A built-in
+    op's name is refused (``ValueError``). :func:`unregister_own` removes it.
+    """
+    with _LOCK:
+        _load()
+        if spec.name in _OPS and spec.name not in _OWN:
+            raise ValueError(f"{spec.name!r} is an operation of vecbench; give your computation another name")
+        unregister_own(spec.name)
+        _OPS[spec.name] = spec
+        _OWN[spec.name] = {name: b for name, (b, _) in kernels.items()}
+        for name, (b, fn) in kernels.items():
+            _KERNELS[spec.name, name] = Kernel(spec, b, fn)
+
+
+def unregister_own(op: str) -> None:
+    """Forget an op registered with :func:`register_own` (nothing if there is none)."""
+    with _LOCK:
+        if op in _OWN:
+            for name in _OWN.pop(op):
+                _KERNELS.pop((op, name), None)
+            _OPS.pop(op, None)
+
+
+def is_own(op: str) -> bool:
+    """Whether ``op`` was registered at run time with :func:`register_own`."""
+    return op in _OWN
+
+
+def _columns(op: str) -> list[str]:
+    """The kernels of ``op`` by backend name, in column order."""
+    return list(_OWN[op]) if op in _OWN else [b for b in BACKENDS if (op, b) in _KERNELS]
+
 
 def register_backend(backend: Backend | type[Backend]) -> Backend:
     """Add a backend (an instance or a :class:`Backend` subclass) and the kernels it declares.
@@ -451,7 +505,7 @@ def backends(op: str | None = None) -> list[str]:
     if op is None:
         return list(BACKENDS)
     spec(op)
-    return [b for b in BACKENDS if (op, b) in _KERNELS]
+    return _columns(op)
 
 
 def by_role(role: str) -> list[str]:
@@ -506,14 +560,15 @@ def kernels(
     _load()
     for name in ops_ or ():
         spec(name)
+    own = {b for names in _OWN.values() for b in names}
     for name in backends_ or ():
-        if name not in BACKENDS:
+        if name not in BACKENDS and name not in own:
             raise KeyError(f"unknown backend {name!r}; available: {list(BACKENDS)}")
     return [
         _KERNELS[o, b]
         for o in _OPS
-        for b in BACKENDS
-        if (o, b) in _KERNELS and (ops_ is None or o in ops_) and (backends_ is None or b in backends_)
+        for b in _columns(o)
+        if (ops_ is None or o in ops_) and (backends_ is None or b in backends_)
     ]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
+from .crossover import crossover_lines, crossovers
 from .foreign import is_foreign
 from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
@@ -45,7 +46,8 @@ def headline(results: Results) -> list[dict[str, Any]]:
     loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
     bw = results.bandwidth_gbps.get("best")
     rows: list[dict[str, Any]] = []
-    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r)):  # axis sweeps: own table
+    # Axis sweeps have a table of their own; so have your computations (own_lines: over their reference).
+    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r) and r.op not in results.own_ops):
         recs = [r for r in results if r.op == op]
         dtype = "float64" if any(r.dtype == "float64" for r in recs) else recs[0].dtype
         recs = [r for r in recs if r.dtype == dtype]
@@ -213,6 +215,8 @@ def _facts(facts: Any) -> str:
     if not isinstance(facts, dict):
         return str(facts)
     if facts.get("available") is False:
+        if facts.get("reason"):  # installed, but cannot run here (no device)
+            return f"unavailable ({facts['reason']})"
         return "not installed" + (f" ({facts['install']})" if facts.get("install") else "")
     parts = []
     for k, v in facts.items():
@@ -416,7 +420,7 @@ def foreign_lines(results: Results) -> list[str]:
     """Markdown tables of pytest-benchmark groups from other suites (GB/s and GFLOP/s where extra_info had them)."""
     from .foreign import is_foreign
 
-    recs = [r for r in results if r.ok and is_foreign(r.op)]
+    recs = [r for r in results if r.ok and is_foreign(r.op) and r.op not in results.own_ops]
     if not recs:
         return []
     out = []
@@ -435,6 +439,8 @@ def foreign_lines(results: Results) -> list[str]:
 
 
 CAPTIONS = {
+    "your_computations": "Your computations: time per call (left) and speedup over each computation's reference "
+                         "kernel (right) vs n; bars are 95% intervals, x a skipped size.",
     "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
                     "contended or noisy; x: skipped, see the footnotes).",
     "speedup_vs_": "Speedup over `{}` vs problem size (bars: approximate 95% interval); the dashed line is 1x.",
@@ -446,6 +452,8 @@ CAPTIONS = {
     "benchmarks": "pytest-benchmark groups: one panel per group, one series per test function.",
     "train_epoch": "Time per training epoch vs batch size.",
     "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
+    "gpu_crossover": "CPU or GPU: time per call vs size; black: the fastest CPU backend at each size; each device "
+                     "backend solid (data on the device) and dashed (copies to the device and back included).",
 }
 
 
@@ -486,6 +494,9 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     auto = autodiff_lines(results)
     if auto:
         out += [f"{h} Autodiff against the hand derivation", "", *auto]
+    gpu = crossover_lines(results)
+    if gpu:
+        out += [f"{h} CPU or GPU: where the device starts to win", "", *gpu]
     side = _reference_lines(results, ref)
     if side:
         out += [f"{h} Your machine beside the reference", "", *side]
@@ -627,6 +638,7 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     out.append("")
     for part in parts:
         out += _part_lines(part, figures, len(parts) > 1, ref)
+    out += own_lines(results)
     if left_out:
         out += ["Figures left out (nothing to draw):", ""]
         out += [f"- `{name}`: {why}" for name, why in left_out.items()]
@@ -648,6 +660,51 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
     return "\n".join(out)
 
 
+def own_drawn(results: Results) -> list[str]:
+    """Your computations (``results.own_ops``) with at least one successful measurement."""
+    return [op for op in results.own_ops if any(r.op == op and r.ok for r in results)]
+
+
+def own_lines(results: Results) -> list[str]:
+    """The report's "Your computations" section: per computation, each kernel at its largest measured n."""
+    ops = [op for op in results.own_ops if any(r.op == op for r in results)]
+    if not ops:
+        return []
+    out = ["## Your computations", "",
+           "Measured with `vb.benchmark`, `vecbench run --from` or `vb.benchmark_tests`: each kernel was checked "
+           "against the computation's reference before it was timed; speedups are over that reference.", ""]
+    for op in ops:
+        info = results.own_ops[op] if isinstance(results.own_ops[op], dict) else {}
+        base = results.baseline_of(op)
+        recs = [r for r in results if r.op == op]
+        ok = [r for r in recs if r.ok]
+        where = {k: (v or {}).get("measured_in", "?") for k, v in (info.get("kernels") or {}).items()}
+        out += [f"### `{op}`", "", f"{info.get('summary') or op}. Reference: `{info.get('reference', base)}`; "
+                f"tolerance rtol = {info.get('rtol', '?')}, atol = {info.get('atol', '?')} (in float64).", ""]
+        if not ok:
+            out += ["Nothing was measured successfully (see the failures below).", ""]
+            continue
+        by = {(r.backend, r.label): r for r in recs}
+        out += [f"| kernel | n | median time | vs {base} | GB/s | GFLOP/s | compile | measured in |",
+                "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for b in dict.fromkeys(r.backend for r in recs):
+            mine = [r for r in ok if r.backend == b]
+            if not mine:
+                bad = next(r for r in recs if r.backend == b)
+                out.append(f"| {b} | {bad.label} | {bad.status} | | | | | {where.get(b, '?')} |")
+                continue
+            r = max(mine, key=lambda r: r.elements)
+            ref = by.get((base, r.label)) if base else None
+            sp = _x_ci(ref.median_s / r.median_s, _speedup(ref, r)) if ref and ref.ok and ref.median_s and r.median_s else "-"
+            ct = _fmt_time(max((x.compile_time_s or 0.0 for x in mine), default=0.0)) if any(
+                x.compile_time_s for x in mine) else "-"
+            out.append(f"| {b}{' (hollow)' if untrusted(r) else ''} | {r.label} | {_fmt_time(r.median_s)} | "
+                       f"{sp if b != base else '1x'} | {f'{r.gbps:.2f}' if r.bytes and r.gbps else '-'} | "
+                       f"{f'{r.gflops:.2f}' if r.flops and r.gflops else '-'} | {ct} | {where.get(b, '?')} |")
+        out.append("")
+    return out
+
+
 def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str, str]]:
     """Which figures can be drawn (name -> drawing function) and why the others are left out."""
     from . import plotting
@@ -655,12 +712,15 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
     todo: dict[str, Any] = {}
     left_out: dict[str, str] = {}
     curves = any(r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op) for r in results)
+    own = own_drawn(results)
     why = "no successful measurement (other than sweeps over an extra axis) to draw"
     for name, draw in (("time_vs_size", plotting.fig_time), ("bandwidth", plotting.fig_bandwidth)):
         if curves:
             todo[name] = lambda draw=draw: draw(results)
-        elif not plotting.foreign_groups(results):
+        elif not plotting.foreign_groups(results) and not own:
             left_out[name] = why
+    if own:  # your computations: each against its own reference kernel
+        todo["your_computations"] = lambda: plotting.fig_results(results, own)
     vec, loops = registry.baseline("vectorized"), registry.by_role("loop")
     for base in dict.fromkeys([baseline, vec]):
         name = f"speedup_vs_{base}"
@@ -680,6 +740,10 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
         todo["compile_time"] = lambda: plotting.fig_compile(results)
     if plotting.foreign_groups(results):
         todo["benchmarks"] = lambda: plotting.fig_groups(results)
+    if crossovers(results):  # only where a file holds device records (vecbench.crossover)
+        from .plotting_gpu import fig_crossover
+
+        todo["gpu_crossover"] = lambda: fig_crossover(results)
     return todo, left_out
 
 

@@ -21,7 +21,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,10 @@ class Timing:
     ``ci_low_s``/``ci_high_s`` bound the median with 95% confidence
     (:func:`vecbench.stats.median_ci`: order statistics, distribution-free;
     None with too few samples or in files written before intervals existed).
+    ``transfer_in_s``/``transfer_out_s`` are the untimed copies of the inputs
+    to where the kernel runs (a device) and of its result back, as the backend
+    measured them (:meth:`vecbench.backends.Backend.transfer_times`; None for
+    backends whose data stays in host memory).
     """
 
     samples_s: tuple[float, ...]
@@ -68,6 +72,8 @@ class Timing:
     from_cache: bool | None = None
     ci_low_s: float | None = None
     ci_high_s: float | None = None
+    transfer_in_s: float | None = None
+    transfer_out_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples_s", tuple(float(x) for x in self.samples_s))
@@ -190,6 +196,14 @@ class Record:
         return self.timing.ci_high_s if self.timing else None
 
     @property
+    def transfer_in_s(self) -> float | None:
+        return self.timing.transfer_in_s if self.timing else None
+
+    @property
+    def transfer_out_s(self) -> float | None:
+        return self.timing.transfer_out_s if self.timing else None
+
+    @property
     def noisy(self) -> bool:
         """IQR above NOISY_SPREAD of the median (a "noisy" warning)."""
         return any(w.startswith("noisy") for w in self.warnings)
@@ -241,6 +255,7 @@ class Record:
             "compile_time_s": t.compile_time_s if t else None,
             "from_cache": t.from_cache if t else None,
             "ci_low_s": t.ci_low_s if t else None, "ci_high_s": t.ci_high_s if t else None,
+            "transfer_in_s": t.transfer_in_s if t else None, "transfer_out_s": t.transfer_out_s if t else None,
             "bytes": self.bytes, "flops": self.flops, "gbps": self.gbps, "gflops": self.gflops,
             "warnings": list(self.warnings),
             "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
@@ -264,6 +279,8 @@ class Record:
                 from_cache=d.get("from_cache"),
                 ci_low_s=d.get("ci_low_s"),
                 ci_high_s=d.get("ci_high_s"),
+                transfer_in_s=d.get("transfer_in_s"),
+                transfer_out_s=d.get("transfer_out_s"),
             )
         return cls(
             op=str(d["op"]), backend=str(d["backend"]), size=dict(d.get("size") or {}),
@@ -347,6 +364,9 @@ class Results:
     peak_gflops: dict[str, float] = field(default_factory=dict)
     # Cold JIT compile per kernel, in a fresh cache ({"op/backend": seconds}; vecbench.coldstart).
     cold_compile_s: dict[str, float] = field(default_factory=dict)
+    # Your own computations measured here (vecbench.own): {op: {reference, rtol, atol, kernels: {name: {source,
+    # jit, measured_in}}}}; their kernels are named by you, and each op's speedups are over its reference.
+    own_ops: dict[str, Any] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -357,6 +377,47 @@ class Results:
     @property
     def failures(self) -> list[Record]:
         return [r for r in self.records if r.status == "failed"]
+
+    def baseline_of(self, op: str) -> str | None:
+        """The backend ``op``'s speedups are over: a computation's reference kernel (or its first), else the
+        loop backend (None when the registry has none)."""
+        own = self.own_ops.get(op)
+        if isinstance(own, dict):
+            kernels = list(own.get("kernels") or [])
+            ref = own.get("reference")
+            return ref if ref in kernels else (kernels[0] if kernels else None)
+        from .registry import baseline
+
+        try:
+            return baseline("loop")
+        except KeyError:
+            return None
+
+    def to_pandas(self) -> Any:
+        """One row per record (``op, backend, n, label, status, median_s, ..., speedup``): a pandas DataFrame.
+
+        ``speedup`` is over the op's baseline (``baseline`` column): the
+        reference kernel of your own computation, the loop backend for vecbench's ops.
+        Needs pandas: ``pip install 'vecbench[pandas]'``.
+        """
+        from .display import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from .display import html_table
+
+        return html_table(self)
+
+    def plot(self, ops: Sequence[str] | None = None) -> Any:
+        """Time per call and speedup over each op's baseline vs size, one row of two panels per op.
+
+        Returns a matplotlib Figure (shown inline when it is the last value of a Jupyter cell;
+        ``fig.savefig("out.png")`` elsewhere).
+        """
+        from .display import plot
+
+        return plot(self, ops)
 
     def select(self, **where: Any) -> list[Record]:
         """Records whose attributes equal ``where`` (e.g. ``op="dot", status="ok"``)."""
@@ -375,6 +436,7 @@ class Results:
             "training": self.training,
             "peak_gflops": self.peak_gflops,
             "cold_compile_s": self.cold_compile_s,
+            "own_ops": self.own_ops,
             "results": [r.to_dict() for r in self.records],
         }
 
@@ -401,6 +463,7 @@ class Results:
             training=d.get("training", {}),
             peak_gflops=dict(d.get("peak_gflops") or {}),
             cold_compile_s=dict(d.get("cold_compile_s") or {}),
+            own_ops=dict(d.get("own_ops") or {}),
         )
 
     @classmethod
@@ -411,8 +474,11 @@ class Results:
             raise ValueError("results: nothing to merge")
         merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
                                      bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training),
-                                     peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s))
+                                     peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s),
+                                     own_ops=dict(parts[0].own_ops))
         for p in parts[1:]:
+            for k, v in p.own_ops.items():
+                merged.own_ops.setdefault(k, v)
             for k, v in p.peak_gflops.items():
                 merged.peak_gflops.setdefault(k, v)
             for key, s in p.cold_compile_s.items():
@@ -549,6 +615,8 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
             dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
             bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)), warnings=warnings,
         ))
+    own_ops = {b["extra_info"]["op"]: b["extra_info"]["own_op"] for b in d.get("benchmarks", [])
+               if isinstance(b.get("extra_info"), dict) and isinstance(b["extra_info"].get("own_op"), dict)}
     machine = dict(d.get("machine_info", {}))
     vb_info = machine.get("vecbench", {})
     extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
@@ -569,12 +637,14 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
         created=d.get("datetime", ""),
         vecbench=vb_info.get("version", ""),
         source="pytest-benchmark",
+        own_ops=own_ops,
     )
 
 
 # ---------------------------------------------------------------- loading any file
 _STATUSES = ("ok", "failed", "skipped")
-_TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops")
+_TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops", "transfer_in_s",
+          "transfer_out_s")
 
 
 def _number(x: Any) -> bool:
@@ -637,7 +707,7 @@ def _check_results(d: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(d.get("results"), list):
         raise ValueError(  # noqa: TRY004  every problem of a file is a ValueError naming it
             f"'results' must be a list of records; got {type(d.get('results')).__name__}")
-    for name in ("machine", "settings", "training"):
+    for name in ("machine", "settings", "training", "own_ops"):
         if not isinstance(d.get(name, {}), dict):
             raise ValueError(f"{name!r} must be an object; got {d[name]!r}")  # noqa: TRY004
     for name in ("bandwidth_gbps", "peak_gflops", "cold_compile_s"):

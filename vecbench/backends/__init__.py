@@ -31,4 +31,9 @@ BUILTIN = (
     "vecbench.backends.jax:JaxAutodiffBackend",
     "vecbench.backends.torch:TorchAutodiffBackend",
     "vecbench.backends.dask:DaskBackend",
+    # GPU backends: unavailable, with the reason, where no CUDA GPU is (see backends/_device.py).
+    "vecbench.backends.cupy:CupyBackend",
+    "vecbench.backends.torch_cuda:TorchCudaBackend",
+    "vecbench.backends.jax_gpu:JaxGpuBackend",
+    "vecbench.backends.numba_cuda:NumbaCudaBackend",
 )

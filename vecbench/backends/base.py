@@ -15,6 +15,8 @@ object; they never name one. A backend declares
   and :meth:`finalize` (back to NumPy);
 - :meth:`sync`, the timed wait until a result is ready (asynchronous
   frameworks dispatch and return at once);
+- :meth:`transfer_times`: what its last ``prepare``/``finalize`` spent copying
+  data to and from a device (stored per record, never inside a sample);
 - :meth:`compile_state` and :meth:`compiled`: how the harness tells whether
   a first call compiled (or traced) and whether a disk cache served it;
 - :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
@@ -164,6 +166,19 @@ class Backend:
     def sync(self, result: Any) -> Any:
         """Wait until ``result`` is computed (timed with the call). Default: it already is."""
         return result
+
+    def transfer_times(self) -> Mapping[str, float]:
+        """Seconds the last :meth:`prepare` and :meth:`finalize` spent moving data, as measured by the backend.
+
+        ``{"in": ..., "out": ...}``: the copy of the inputs to where the kernel
+        runs and of the result back (each ending when the copy is complete), and
+        optionally ``"startup"``: a one-time start (a device context) paid in that
+        ``prepare``, which the harness adds to ``compile_time_s``. The harness
+        reads this right after the warm-up call's ``finalize`` and stores it as
+        ``transfer_in_s``/``transfer_out_s``. Default: ``{}`` (the data stays in
+        host memory).
+        """
+        return {}
 
     @property
     def needs_sync(self) -> bool:

@@ -3,7 +3,9 @@
 Each line dispatches one operation at once: the dynamic graph. The formulas
 are the NumPy kernels' own, so NaN and inf propagate as in NumPy. Inputs
 share memory with the caller's arrays (see :mod:`vecbench.backends.torch`),
-so no kernel writes into an input.
+so no kernel writes into an input. The kernels run on the device their
+inputs are on: ``torch_cuda`` (:mod:`vecbench.backends.torch_cuda`) calls
+them with tensors on the GPU.
 
 ``train_epoch`` runs the slide's loop: every step dispatches its operations
 from Python again. The ``*_autodiff`` kernels record the cost's graph and
@@ -37,10 +39,10 @@ def col_percent(A):
     s = A.sum(dim=0)
     P = A / s * 100
     bad = ~(torch.isfinite(s) & ((s == 0) | (s.abs() >= PERCENT_SAFE_MIN)))
-    if bad.any():
-        cols = bad.numpy()
-        sub = A.numpy()[:, cols]
-        P[:, bad] = torch.from_numpy(col_percent_numpy(sub, np.empty_like(sub)))
+    if bad.any():  # on a GPU (torch_cuda) this flag is the one value copied back inside the call
+        cols = bad.cpu().numpy()
+        sub = A.cpu().numpy()[:, cols]
+        P[:, bad] = torch.from_numpy(col_percent_numpy(sub, np.empty_like(sub))).to(P.device)
     return P
 
 
@@ -55,9 +57,9 @@ def standardize(X):
     Z = torch.where(const, 0.0, d / torch.where(const, 1.0, sigma)).to(X.dtype)
     bad = ~(torch.isfinite(var[:, 0]) & (var[:, 0] >= STD_SAFE_MIN_VAR))
     if bad.any():
-        rows = bad.numpy()
-        sub = X.numpy()[rows]
-        Z[bad] = torch.from_numpy(standardize_numpy(sub, np.empty_like(sub)))
+        rows = bad.cpu().numpy()
+        sub = X.cpu().numpy()[rows]
+        Z[bad] = torch.from_numpy(standardize_numpy(sub, np.empty_like(sub))).to(Z.device)
     return Z
 
 
@@ -96,7 +98,7 @@ def _grad_hand(w, b, X, y):
 def _grad_auto(w, b, X, y):
     """``loss.backward()`` on the cost alone; the graph is recorded during this call."""
     w = w.detach().requires_grad_(True)  # a fresh leaf: no gradient accumulates across calls
-    b = torch.as_tensor(b, dtype=X.dtype).detach().requires_grad_(True)
+    b = torch.as_tensor(b, dtype=X.dtype, device=X.device).detach().requires_grad_(True)
     # The summed cost, divided by m after the backward pass: the rule's X dz / m (the mean's gradient
     # would scale dz by 1 / m first, which overflows differently).
     m = X.shape[1]
@@ -130,9 +132,9 @@ def logreg_step_autodiff(w, b, X, y, lr):
 # ---------------------------------------------------------------- the slide's loop
 def _epoch(grad, w, b, X, y, lr, batch, perm):
     m = X.shape[1]
-    costs = torch.empty(math.ceil(m / batch), dtype=torch.float64)
+    costs = torch.empty(math.ceil(m / batch), dtype=torch.float64, device=X.device)
     w = w.detach()
-    b = torch.tensor(b, dtype=X.dtype)
+    b = torch.tensor(b, dtype=X.dtype, device=X.device)
     for k, start in enumerate(range(0, m, batch)):
         idx = perm[start:start + batch]
         dw, db, J = grad(w, b, X[:, idx], y[idx])  # the gather is part of every step
