@@ -269,7 +269,7 @@ def real_cluster():
         deadline = time.monotonic() + 120
         with Client(address, timeout=120) as client:
             client.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
-        yield address
+        yield address, procs
     finally:
         for proc in reversed(procs):
             with contextlib.suppress(ProcessLookupError):
@@ -283,6 +283,7 @@ def real_cluster():
 
 
 def test_run_against_a_real_scheduler_and_two_workers(real_cluster, tmp_path):
+    real_cluster, _ = real_cluster
     out = tmp_path / "r.json"
     p = _cli("run", "--backends", "dask", "--ops", "logreg_grad,train_epoch", "--sizes", "60", "--dask-chunks", "20",
              "--batch-sizes", "full", "--dask-scheduler", real_cluster, "-o", str(out), *QUICK)
@@ -340,3 +341,37 @@ def test_gradient_of_an_X_three_times_larger_than_the_memory_limit(tmp_path):
     assert out["whole"] == "MemoryError"  # the limit is real: X cannot be loaded whole
     compare(tuple(np.asarray(x) for x in out["got"]), tuple(np.asarray(x) for x in out["ref"]),
             *vb.spec("logreg_grad").tol("float64"))
+
+
+def test_a_worker_killed_mid_run_costs_at_most_that_kernel(real_cluster, tmp_path):
+    """Last in the module: it kills one of the two workers of the shared cluster."""
+    import signal
+
+    from vecbench.journal import journal_path
+
+    address, procs = real_cluster
+    out = tmp_path / "r.json"
+    sizes = ",".join(str(m) for m in range(200, 2200, 200))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.Popen([sys.executable, "-m", "vecbench", "run", "--backends", "dask", "--ops", "logreg_grad",
+                            "--sizes", sizes, "--dask-chunks", "50", "--dask-scheduler", address, "-o", str(out),
+                            *QUICK, "--budget", "30"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, text=True)
+    try:
+        journal, deadline = journal_path(out), time.monotonic() + 180
+        while time.monotonic() < deadline and run.poll() is None:
+            if journal.exists() and journal.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.1)
+        assert run.poll() is None, "the run ended before a worker could be killed"
+        os.killpg(procs[-1].pid, signal.SIGKILL)
+        assert run.wait(240) in (0, 1), run.stderr.read() if run.stderr else ""
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    res = vb.load(out)
+    assert len(res.records) == 10 and not res.interrupted
+    failed = [r for r in res.records if not r.ok]
+    assert len(failed) <= 1 and all(r.reason for r in failed), [(r.label, r.reason) for r in failed]
+    assert res.records[-1].ok  # the run went on, on the worker left
