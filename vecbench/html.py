@@ -47,6 +47,10 @@ figure { margin: 1rem 0; break-inside: avoid; }
 figure svg { width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 nav ul { columns: 2; padding-left: 1.2rem; }
+nav summary, details > summary { cursor: pointer; color: var(--accent); }
+details { margin: .6rem 0; }
+.banner { border-left: 4px solid #d62728; background: #fdecea; padding: .5rem .8rem; border-radius: 4px; }
+figure#fig-lecture svg { max-width: 40rem !important; }
 .kernels { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: .8rem; }
 .kernel { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 0; break-inside: avoid; }
 .kernel h4 { margin: .2rem 0; } .cost { color: var(--muted); font-size: .9rem; margin: 0 0 .3rem; }
@@ -117,6 +121,18 @@ def markdown_to_html(text: str, figures: Mapping[str, str] | None = None) -> str
             out.append(f"<pre><code>{html.escape(chr(10).join(lines[i + 1:j]))}</code></pre>")
             i = j + 1
             continue
+        if line.strip() in ("<details>", "</details>"):  # folded lists (their count in the summary)
+            out.append(line.strip())
+            i += 1
+            continue
+        if m := re.match(r"<summary>(.*)</summary>$", line.strip()):
+            out.append(f"<summary>{_inline(m.group(1))}</summary>")
+            i += 1
+            continue
+        if line.startswith("> "):  # the banner
+            out.append(f'<p class="banner">{_inline(line[2:])}</p>')
+            i += 1
+            continue
         if m := re.match(r"!\[([^\]]*)\]\(([^)]*)\)$", line.strip()):
             name = m.group(1)
             body = figures.get(name, f"<p>(figure {html.escape(name)} not embedded)</p>")
@@ -150,7 +166,7 @@ def markdown_to_html(text: str, figures: Mapping[str, str] | None = None) -> str
             continue
         if line.strip():
             j = i
-            while j < len(lines) and lines[j].strip() and not re.match(r"(#|\||- |!\[|```)", lines[j]):
+            while j < len(lines) and lines[j].strip() and not re.match(r"(#|\||- |!\[|```|> |<)", lines[j]):
                 j += 1
             out.append(f"<p>{_inline(' '.join(lines[i:j]))}</p>")
             i = max(j, i + 1)
@@ -288,7 +304,13 @@ def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sourc
     if teach:
         nav += '<li><a href="#the-code-beside-its-cost">The code beside its cost</a></li>'
     title = "vecbench report" + (f", {results.created}" if results.created else "")
+    # The first screen is the report's start (banner, lecture, summary); the contents come after it, folded.
+    later = [m.start() for m in re.finditer(r'<h2 id="([^"]*)"', body)
+             if not m.group(1).startswith(("the-lecture-s-experiment", "what-vectorization-buys"))]
+    cut = later[0] if later else len(body)
+    first, rest = body[:cut], body[cut:]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<nav><ul>{nav}</ul></nav>\n{body}\n{teach}\n</body></html>\n")
+            f"{first}<nav><details><summary>Contents ({nav.count('<li>')} sections)</summary><ul>{nav}</ul></details>"
+            f"</nav>\n{rest}\n{teach}\n</body></html>\n")
