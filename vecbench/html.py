@@ -50,7 +50,9 @@ nav ul { columns: 2; padding-left: 1.2rem; }
 nav summary, details > summary { cursor: pointer; color: var(--accent); }
 details { margin: .6rem 0; }
 .banner { border-left: 4px solid #d62728; background: #fdecea; padding: .5rem .8rem; border-radius: 4px; }
-figure#fig-lecture svg { max-width: 40rem !important; }
+.lead { display: grid; grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 1.5rem; align-items: start; }
+.lead h2 { margin-top: .8rem; }
+@media (max-width: 60rem) { .lead { grid-template-columns: 1fr; } }
 .kernels { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: .8rem; }
 .kernel { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 0; break-inside: avoid; }
 .kernel h4 { margin: .2rem 0; } .cost { color: var(--muted); font-size: .9rem; margin: 0 0 .3rem; }
@@ -309,6 +311,11 @@ def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sourc
              if not m.group(1).startswith(("the-lecture-s-experiment", "what-vectorization-buys"))]
     cut = later[0] if later else len(body)
     first, rest = body[:cut], body[cut:]
+    lec = first.find('<h2 id="the-lecture-s-experiment')
+    summ = first.find('<h2 id="what-vectorization-buys')
+    if 0 <= lec < summ:  # side by side on a wide screen, one column on a phone
+        first = (f'{first[:lec]}<div class="lead"><section>{first[lec:summ]}</section>'
+                 f"<section>{first[summ:]}</section></div>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"

@@ -544,18 +544,18 @@ def fig_lecture(lec: dict[str, Any], slide: dict[str, float]) -> Figure:
         ci = lec.get(f"{key}_ci")
         rows.append((f"here: {name}", lec[f"{key}_ms"], ci, bool(lec.get(f"{key}_untrusted")),
                      backend_style(name)["color"]))
-    fig, ax = plt.subplots(figsize=(5.6, 0.42 * len(rows) + 1.0))
+    fig, ax = plt.subplots(figsize=(5.2, 0.36 * len(rows) + 1.0))
     ys = np.arange(len(rows))[::-1]
     for y, (_label, ms, ci, bad, color) in zip(ys, rows):
         ax.barh(y, ms, color="white" if bad else color, edgecolor=color, hatch="//" if bad else None, lw=1.2)
         if ci:
             ax.errorbar([ms], [y], xerr=[[max(ms - ci[0], 0.0)], [max(ci[1] - ms, 0.0)]], fmt="none", ecolor="black",
                         capsize=3, lw=1.0)
-        ax.annotate(f"{ms:.3g} ms" + (" (contended/noisy)" if bad else ""), (ms, y), xytext=(4, 0),
+        ax.annotate(f"{ms:.3g} ms" + (" (contended/noisy)" if bad else ""), (ci[1] if ci else ms, y), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8)
     ax.set_yticks(ys, [r[0] for r in rows])
     ax.set(xscale="log", xlabel="ms per dot product of two 1e6 vectors (log)",
-           title=f"The lecture's experiment: {lec['speedup']:.0f}x here (slide: "
+           title=f"The lecture's experiment: {lec['speedup']:.3g}x here{' (contended/noisy)' if lec.get('untrusted') else ''} (slide: "
                  f"{slide['loop_ms'] / slide['vectorized_ms']:.0f}x)")
     ax.set_xlim(min(r[1] for r in rows) / 3, max(r[1] for r in rows) * 8)
     ax.grid(axis="y", visible=False)

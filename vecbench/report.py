@@ -296,6 +296,11 @@ def summary_rows(results: Results) -> list[dict[str, Any]]:
     return rows
 
 
+def _times(v: float) -> str:
+    """A speedup as the lecture says it: 114, 22, 4.41."""
+    return f"{v:.0f}" if v >= 10 else f"{v:.3g}"
+
+
 def _lecture_lines(results: Results, figures: dict[str, str]) -> list[str]:
     loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
     lec = lecture_dot(results)
@@ -305,15 +310,14 @@ def _lecture_lines(results: Results, figures: dict[str, str]) -> list[str]:
     m = lec["mark"]
     ci = lec.get("speedup_ci")
     how = "median of paired rounds" if lec.get("paired") else "ratio of medians"
-    doubt = (f" {m.strip()}: timed while the machine was busy or noisy; these numbers are likely too slow and the "
-             f"speedup unreliable (run `{FIX_COMMAND}` on a quiet machine)." if m else "")
-    out.append(f"The slide: for-loop {SLIDE['loop_ms']:.0f} ms, `np.dot` {SLIDE['vectorized_ms']:.0f} ms "
-               f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x). On this machine: for-loop (`{loop}`) "
-               f"**{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) **{lec['vectorized_ms']:.3f} ms**, "
-               f"**{lec['speedup']:.0f}x** faster{f' (95% interval {ci[0]:.3g}-{ci[1]:.3g}x, {how})' if ci else ''}"
-               f"{m} (fastest backend: {lec['fastest_backend']}, {lec['fastest_ms']:.3f} ms).{doubt} The slide's "
-               "timing was a single `time.time()` around one call, which includes first-call effects; here each is "
-               "the median of calibrated samples.")
+    doubt = (" Timed while the machine was busy, or noisy: these times are likely too slow and the speedup "
+             f"unreliable (run `{FIX_COMMAND}` on a quiet machine)." if m else "")
+    interval_text = f" (95% interval {ci[0]:.3g}-{ci[1]:.3g}x, {how})" if ci else ""
+    out.append(f"On this machine: for-loop (`{loop}`) **{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) "
+               f"**{lec['vectorized_ms']:.3f} ms**, **{_times(lec['speedup'])}x** faster{interval_text}{m}; fastest "
+               f"backend: {lec['fastest_backend']}, {lec['fastest_ms']:.3f} ms. The slide: for-loop "
+               f"{SLIDE['loop_ms']:.0f} ms, `np.dot` {SLIDE['vectorized_ms']:.0f} ms "
+               f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x).{doubt}")
     out.append("")
     if "lecture" in figures:
         out += [f"#### {caption('lecture')}", "", f"![lecture]({figures['lecture']})", ""]
@@ -344,10 +348,9 @@ def _skip_lines(results: Results) -> list[str]:
     failed = sum(r.status == "failed" for r in bad)
     summary = (f"{failed} failed, {len(rest) - failed} skipped" + (f", {len(missing)} backend(s) not installed"
                                                                    if missing else ""))
-    out = ["## Failures and skips", "", "Skipped points are marked x on the figures' bottom edge; the reason "
-           "is the footnote.", "", *details(summary, rows)]
-    out += [f"[^{i}]: {reason or 'no reason recorded'}" for i, reason in enumerate(reasons, 1)]
-    return out + [""]
+    notes = [line for i, reason in enumerate(reasons, 1) for line in (f"[^{i}]: {reason or 'no reason recorded'}", "")]
+    return ["## Failures and skips", "", "Skipped points are marked x on the figures' bottom edge; the reason "
+            "is the footnote.", "", *details(summary, [*rows, "", *notes])]
 
 
 def _machine_lines(results: Results) -> list[str]:
@@ -466,13 +469,13 @@ def _headline_lines(results: Results) -> list[str]:
     rows = headline(results)
     if not rows:
         return []
-    out = [f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth |",
+    out = [f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth{bandwidth_mark(results)} |",
            "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["status"] != "ok":
             out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {r['status']} | | | | |")
             continue
-        pct = f"{r['pct_bandwidth']:.0f}%{bandwidth_mark(results)}" if r["pct_bandwidth"] is not None else "-"
+        pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
         at = f" at {r['vs_loop_label']}" if r.get("vs_loop_label") not in (None, r["label"]) else ""
         out.append(f"| {r['op']} | {r['label']} | {r['backend']}{r['mark']} | {_fmt_time(r['median_s'])} | "
                    f"{_x_ci(r['vs_loop'], r['vs_loop_ci'])}{at} | "
@@ -617,7 +620,8 @@ def foreign_lines(results: Results) -> list[str]:
 
 CAPTIONS = {
     "lecture": "The slide's two times beside this machine's (log scale; bars: 95% interval of the median; "
-               "hatched: contended or noisy).",
+               "hatched: contended or noisy). The slide timed one call with `time.time()`, first-call effects "
+               "included; here each time is the median of calibrated samples.",
     "summary": "The fastest backend of each op at its largest common size: its speedup over the loop (left) and over "
                "the vectorized baseline (right), with 95% intervals (paired rounds where timed); hollow: contended "
                "or noisy.",
@@ -789,6 +793,10 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
               ref: Results | None = None) -> str:
     parts = list(parts) or [Part(results, tuple(sources))]
     out = ["# vecbench report", "", *banner_lines(results)]
+    if results.interrupted:
+        out += ["**The run was interrupted: these results are partial.**", ""]
+    out += _lecture_lines(results, figures)
+    out += _summary_lines(figures)
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
                f"({results.source}). Times are per call, median of the samples; "
@@ -798,11 +806,7 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
         out.append(f"\nThe files hold {len(parts)} sets that are never drawn on one line or divided by each other "
                    "(different dtypes, machines, or the same kernels measured in two files): "
                    + "; ".join(f"**{p.title}**" for p in parts) + ".")
-    if results.interrupted:
-        out.append("\n**The run was interrupted: these results are partial.**")
     out.append("")
-    out += _lecture_lines(results, figures)
-    out += _summary_lines(figures)
     for part in parts:
         out += _part_lines(part, figures, len(parts) > 1, ref)
     if left_out:
