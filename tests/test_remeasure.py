@@ -115,7 +115,7 @@ def test_paired_ratio_ci_cancels_a_drift_that_hits_both():
     slow = [10e-3 * d for d in drift]
     fast = [1e-3 * d * (1 + 0.01 * (i % 3)) for i, d in enumerate(drift)]
     lo, ratio, hi = paired_ratio_ci(slow, fast)
-    assert lo <= ratio <= hi and 9.7 < lo and hi < 10.1  # paired: the drift cancels
+    assert lo <= ratio <= hi and lo > 9.7 and hi < 10.1  # paired: the drift cancels
     assert paired_ratio_ci([], []) is None
 
 

@@ -195,7 +195,7 @@ def _info_tables(info: dict[str, Any]) -> list[Any]:
     for k, v in m.items():
         if isinstance(v, dict):
             v = ", ".join(f"{a}: {_human_bytes(b) if k == 'caches' else b}" for a, b in v.items()) or "-"
-        machine.add_row(_esc(k.replace("_", " ")), _esc(str(v)))
+        machine.add_row(_esc(k.replace("_", " ")), _esc(_fact(v)))
     tables = [machine]
     table = Table(title="backends")
     for col in ("backend", "available", "details"):
@@ -223,10 +223,12 @@ def _info_tables(info: dict[str, Any]) -> list[Any]:
 
 
 def _fact(v: Any) -> str:
+    """One value of the machine block on one readable line."""
     if isinstance(v, list):  # thread pools (BLAS, OpenMP) as threadpoolctl reports them
-        return ", ".join(f"{b.get('internal_api', '?')} {b.get('version') or ''} {b.get('num_threads', '?')} threads"
+        return "; ".join(f"{b.get('internal_api', '?')} {b.get('version') or ''}, {b.get('num_threads', '?')} threads"
+                         + (f", {b['architecture']} kernels" if b.get("architecture") else "")
                          if isinstance(b, dict) else str(b) for b in v) or "none"
-    return str(v)
+    return " ".join(str(v).split())
 
 
 def _human_bytes(v: Any) -> str:

@@ -341,8 +341,8 @@ def _skip_lines(results: Results) -> list[str]:
     reasons = list(dict.fromkeys(r.reason for r in [*missing.values(), *rest]))
     rows = ["| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
     for b, r in missing.items():
-        ops = sum(1 for x in bad if x.backend == b and x.label == "-")
-        rows.append(f"| ({ops} ops) | {b} | - | - | not installed | [^{reasons.index(r.reason) + 1}] |")
+        ops = len({x.op for x in bad if x.backend == b and x.label == "-"})
+        rows.append(f"| ({ops} op{'s' if ops != 1 else ''}) | {b} | - | - | not installed | [^{reasons.index(r.reason) + 1}] |")
     rows += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | [^{reasons.index(r.reason) + 1}] |"
              for r in rest]
     failed = sum(r.status == "failed" for r in bad)
