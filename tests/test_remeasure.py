@@ -37,7 +37,9 @@ def test_spoiled_and_rank():
 
 
 def test_remeasure_keeps_the_best_trusted_attempt_and_records_every_attempt():
-    original = rec(t=8e-3, contended=True, contention=0.6)
+    original = dataclasses.replace(rec(t=8e-3, contended=True, contention=0.6))
+    original = dataclasses.replace(original, timing=dataclasses.replace(original.timing, first_call_s=0.5,
+                                                                       compile_time_s=0.49, from_cache=False))
     untouched = rec("python", t=1.0)
     outcomes = iter([rec(t=7e-3, contended=True, contention=0.5), rec(t=3e-4, contention=0.0)])
     waited: list[float] = []
@@ -46,6 +48,7 @@ def test_remeasure_keeps_the_best_trusted_attempt_and_records_every_attempt():
     assert out[1] is untouched
     kept = out[0]
     assert not kept.is_contended and kept.median_s == pytest.approx(3e-4)
+    assert (kept.first_call_s, kept.compile_time_s, kept.from_cache) == (0.5, 0.49, False)  # compiled once
     assert [a["kept"] for a in kept.attempts] == [False, False, True]
     assert [a["contended"] for a in kept.attempts] == [True, True, False]
     assert waited == [5, 5]  # a bounded wait before each attempt
@@ -150,7 +153,10 @@ def test_paired_speedup_from_results_and_the_file_format(tmp_path):
     from vecbench.report import headline
 
     row = next(h for h in headline(back) if h["backend"] == "numpy")
-    assert row["paired"] and row["vs_loop"] == pytest.approx(10.0)
+    assert row["paired"] and row["vs_loop"] == pytest.approx(10.0) and row["mark"] == ""
+    back.paired[0]["contended"] = True  # rounds on a busy machine: marked too
+    row = next(h for h in headline(back) if h["backend"] == "numpy")
+    assert "⚠ contended" in row["mark"] and row["untrusted"]
 
 
 def test_bad_paired_entries_are_refused(tmp_path):

@@ -421,6 +421,8 @@ def _results_table(results: Any, title: str) -> Any:
     base_times = baseline_medians(results, vec)
     bw = results.bandwidth_gbps.get("best")
     for r in results:
+        if r.status == "skipped" and r.label == "-":  # a backend that is not installed: one line below the table
+            continue
         sp = speedup(r, base_times)
         speed = f"{sp:.2f}x" if sp is not None else "-"
         spread = f"{r.timing.spread:.0%}" if r.timing else "-"
@@ -517,7 +519,11 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
     console.print(_results_table(results, f"vecbench results ({out})"))
     _print_reasons(results, console)
     if results.bandwidth_gbps.get("best"):
-        console.print(f"measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM copy/triad)")
+        from .bandwidth import contended, describe
+
+        color = "yellow" if contended(results.bandwidth_gbps) or results.bandwidth_gbps.get("memory") == 0.0 else "default"
+        console.print(f"[{color}]measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM "
+                      f"copy/triad; {_esc(describe(results.bandwidth_gbps))})[/{color}]", highlight=False)
     noisy = [r for r in results if any(w.startswith("noisy") for w in r.warnings)]
     if noisy:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > 10% of median): rerun on a quieter machine "

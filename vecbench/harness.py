@@ -296,6 +296,9 @@ def measure_rounds(group: Any, settings: Settings = Settings(), threads: int = 1
 
     probe = Probe().start()
     names, samplers = [], []
+    if expected is None:  # one reference for every backend of the group
+        op = registry.spec(group.op)
+        expected = op.reference(*inputs(op, group.size, group.dtype, seed=settings.seed))
     for name, loops in zip(group.backends, group.loops):
         p = prepare(registry.kernel(group.op, name), group.size, group.dtype, threads, settings.seed, expected)
         if p.reason or p.core is None:

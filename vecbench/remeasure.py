@@ -16,7 +16,9 @@ for the machine to go quiet before each attempt:
   noisy, then the faster median), and every attempt is summarized in the
   kept record's ``attempts`` (median, contention, which was kept);
 - an attempt that fails (a crash in a kernel that was ok before) never
-  replaces an ok record.
+  replaces an ok record; the first attempt's warm-up (``first_call_s``,
+  ``compile_time_s``, ``from_cache``) stays with the kept one, since a JIT
+  kernel compiles once per process.
 
 Kernels whose threads wait for time slices are the typical victims: a BLAS
 pool or a Numba/OpenMP pool of two threads on two cores, one of them taken
@@ -97,6 +99,12 @@ def _kept(history: list[Record]) -> Record:
     """The best-trusted of one record's attempts, with every attempt summarized in ``attempts``."""
     best = min(range(len(history)), key=lambda i: (rank(history[i]), i))
     rec = history[best]
+    first = history[0].timing
+    if best and rec.timing is not None and first is not None:
+        # The compile happened in the first attempt; a later one in the same process found it compiled.
+        rec = dataclasses.replace(rec, timing=dataclasses.replace(
+            rec.timing, first_call_s=first.first_call_s, compile_time_s=first.compile_time_s,
+            from_cache=first.from_cache))
     tried = tuple(_summary(r, i == best) for i, r in enumerate(history))
     note = (f"re-measured: attempt {best + 1} of {len(history)} kept"
             + ("" if not spoiled(rec) else ", every attempt contended or noisy"))

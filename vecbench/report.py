@@ -24,7 +24,7 @@ from . import registry
 from .foreign import is_foreign
 from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
-from .rounds import paired_speedup
+from .rounds import paired_entry, paired_speedup
 
 __all__ = ["Part", "axis_table", "beside_reference", "break_even", "expand", "headline", "lecture_dot", "reference",
            "report_files", "split", "write_report"]
@@ -121,6 +121,10 @@ def headline(results: Results) -> list[dict[str, Any]]:
             paired_vec = paired_speedup(results, vec, backend, op, label, dtype) if ok and backend != vec else None
             if paired_vec:
                 row.update(vs_vectorized=paired_vec[1], vs_vectorized_ci=(paired_vec[0], paired_vec[2]), paired=True)
+            entry = paired_entry(results, op, label, dtype) if row["paired"] else None
+            if entry and entry.get("contended") and CONTENDED_MARK not in row["mark"]:
+                # rounds on a busy machine: pairing cancels a drift, not a thread's wait for a time slice
+                row.update(mark=(row["mark"] + ", " if row["mark"] else " ") + CONTENDED_MARK, untrusted=True)
     return rows
 
 
