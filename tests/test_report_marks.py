@@ -172,3 +172,14 @@ def test_run_summary_names_the_worst_spoiled_and_what_was_remeasured():
     assert "re-measured 2 contended or noisy kernel(s) after the sweep: 1 now trusted (dot numpy 1e6)" in out
     assert f"worst still spoiled: dot {COMPILED} 1e5 (8.06 ms, 90% contention, 3 attempt(s)); dot {COMPILED} 1e6" in out
     assert "time-slice wait:" in out and "waited for CPU time slices" in out
+
+
+def test_remeasure_is_on_by_default_and_an_option_turns_it_off():
+    from vecbench.cli import _settings, build_parser
+
+    parser = build_parser()
+    assert _settings(parser.parse_args(["run"])).remeasure > 1
+    assert _settings(parser.parse_args(["run", "--quick"])).rounds > 0
+    assert _settings(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
+    args = parser.parse_args(["report", "--run", "--wait-quiet", "60", "--no-remeasure"])
+    assert (args.wait_quiet, args.no_remeasure) == (60.0, True)
