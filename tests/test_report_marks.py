@@ -103,6 +103,8 @@ def test_report_order_pictures_first_tables_after_long_lists_folded(tmp_path):
     assert "<details><summary>Contents" in page and '<div class="lead">' in page
     assert page.index('<div class="lead">') < page.index("<nav>") < page.index('id="figures"')
     assert (tmp_path / "lecture.png").exists() and (tmp_path / "summary.png").exists()
+    card = page.split('id="code-dot"')[1]
+    assert f"<strong>{CONTENDED_MARK}</strong>" in card  # the code beside its cost carries the mark too
 
 
 def test_markdown_details_and_banner_become_html():

@@ -255,7 +255,7 @@ def _cost_line(row: Mapping[str, Any] | None) -> str:
         bits.append(f"<strong>{html.escape(_x(row['vs_vectorized']))}</strong> vs {html.escape(vec)}")
     if row.get("gbps"):
         bits.append(f"{row['gbps']:.2f} GB/s")
-    return ", ".join(bits)
+    return ", ".join(bits) + (f" <strong>{html.escape(row['mark'].strip())}</strong>" if row.get("mark") else "")
 
 
 def teaching_view(results: Results, parts: Sequence[Any]) -> str:
