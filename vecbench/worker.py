@@ -73,6 +73,7 @@ class RoundsTask:
     threads: int | None
     settings: Any
     imports: tuple[str, ...] = field(default_factory=tuple)
+    payload: bytes = b""  # never sent with rounds: the kernels' measurement installed any computation before
 
 
 def kernel_modules(k: Any) -> tuple[str, ...]:
