@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,17 @@ def available_backends(op: str | None = None) -> list[str]:
     passes with ``.[test]`` alone as with every extra.
     """
     return [b for b in vb.backends(op) if vb.backend(b).available]
+
+
+def outside_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the variables of the running pytest, plus ``extra``.
+
+    A command a test starts (a child pytest above all) must see what a user's shell would:
+    pytest-xdist's ``PYTEST_XDIST_WORKER`` makes a child pytest-benchmark disable itself.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTEST_XDIST"))}
+    env.update(extra)
+    return env
 
 
 def unavailable_backends(op: str | None = None) -> list[str]:

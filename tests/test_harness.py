@@ -204,7 +204,7 @@ def test_cold_compile_is_timed_apart(tmp_path):
 def test_list_and_info(capsys):
     assert main(["list"]) == 0
     assert "logreg_grad" in capsys.readouterr().out
-    assert main(["info", "--no-bandwidth"]) == 0
+    assert main(["info", "--no-bandwidth", "--json"]) == 0  # tables for people; JSON with --json
     info = json.loads(capsys.readouterr().out)
     assert info["machine"]["blas"] and "threading_layer" in info["machine"]["backends"]["numba"]
 

@@ -130,6 +130,7 @@ def _has_avx2() -> bool:
         return False
 
 
+@pytest.mark.exhaustive  # compiles every hot loop cold in a fresh cache (minutes on 2 cores)
 @pytest.mark.skipif(not _has_avx2(), reason="gathers exist only from AVX2 on; this CPU cannot show the regression")
 def test_hot_loops_use_contiguous_loads(tmp_path):
     # A fresh cache directory: Numba cannot show the assembly of cached code.

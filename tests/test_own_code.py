@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cases import outside_env
 
 import vecbench as vb
 from vecbench import own
@@ -389,7 +390,7 @@ def test_benchmark_tests_in_a_users_repository(tmp_path):
     import subprocess
 
     (tmp_path / "test_mine.py").write_text(PYTEST_FILE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = outside_env(PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--benchmark-only",
                            "--benchmark-min-rounds=1", "--benchmark-max-time=0.001", "--benchmark-warmup=off",
                            "--benchmark-json=out.json", "test_mine.py", "-o", "addopts="],

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cases import outside_env
 
 import vecbench as vb
 from vecbench import registry
@@ -28,7 +29,7 @@ PLUGIN = Path(__file__).resolve().parent / "plugin_example"
 
 def _env() -> dict[str, str]:
     path = os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return dict(os.environ, PYTHONPATH=path)
+    return outside_env(PYTHONPATH=path)
 
 
 def _run(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cases import outside_env
 
 from vecbench import registry
 from vecbench.cli import main
@@ -55,7 +56,8 @@ def foreign(tmp_path_factory) -> Path:
     out = folder / "foreign.json"
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "test_foreign.py"),
                     "--benchmark-json", str(out), "--benchmark-min-rounds=3", "--benchmark-max-time=0.01",
-                    "--benchmark-warmup=off", "-o", "addopts="], check=True, cwd=folder, capture_output=True, timeout=120)
+                    "--benchmark-warmup=off", "-o", "addopts="], check=True, cwd=folder, capture_output=True, timeout=120,
+                   env=outside_env())
     assert "vecbench" not in (folder / "test_foreign.py").read_text()
     return out
 

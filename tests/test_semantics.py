@@ -72,7 +72,10 @@ def test_every_pair_of_odd_values_at_the_smallest_sizes(k):
         _check(k, label, args)
 
 
-@pytest.mark.parametrize("k", ALL_KERNELS, ids=kernel_id)
+# A loop backend runs one code path at every size, so its medium-size cases (seconds each in pure
+# Python) prove nothing the small ones do not: they run with --exhaustive only.
+@pytest.mark.parametrize("k", [pytest.param(k, marks=[pytest.mark.exhaustive] if k.backend.role == "loop" else [])
+                               for k in ALL_KERNELS], ids=kernel_id)
 def test_odd_values_at_sizes_the_parallel_kernels_split(k):
     for label, args in adv.medium_cases(k.op.name):
         _check(k, label, args)
@@ -103,6 +106,7 @@ def test_bad_input_is_refused_alike_by_every_backend_naming_op_and_parameter(op)
     assert tally.accepted == [] and tally.bad_error == [] and tally.warning == []
 
 
+@pytest.mark.exhaustive  # the per-kernel tests above run the same cases; this adds the cross-backend tally
 def test_the_grid_finds_nothing():
     """The whole adversarial grid (thousands of calls) on the ops' small sizes: zero problems."""
     tally = adv.Tally()

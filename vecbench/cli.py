@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .results import format_time
 from .results import format_time as _fmt_time
 
 __all__ = ["build_parser", "main"]
@@ -144,7 +145,6 @@ def _cores() -> int:
 
 # ---------------------------------------------------------------- list / info
 def cmd_list(args: argparse.Namespace) -> int:
-    from rich.markup import escape
     from rich.table import Table
 
     import vecbench as vb
@@ -160,11 +160,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print(table)
     for b in vb.iter_backends():
         if not b.available:
-            console.print(f"[yellow]{b.name}[/yellow]: unavailable; {escape(b.install_hint)}", highlight=False)
+            console.print(f"[yellow]{_esc(b.name)}[/yellow]: unavailable; {_esc(b.install_hint)}", highlight=False)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    """``vecbench info``: the machine, each backend and the measured bandwidth as tables (``--json``: JSON)."""
     import json
 
     from .machine import machine_info
@@ -173,15 +174,80 @@ def cmd_info(args: argparse.Namespace) -> int:
     if not args.no_bandwidth:
         from .bandwidth import measure_bandwidth
 
-        info["bandwidth_gbps"] = {k: round(v, 2) for k, v in measure_bandwidth().items()}
-    print(json.dumps(info, indent=2))
+        info["bandwidth_gbps"] = {k: round(v, 4) for k, v in measure_bandwidth().items()}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    console = _console()
+    for table in _info_tables(info):
+        console.print(table)
     return 0
+
+
+def _info_tables(info: dict[str, Any]) -> list[Any]:
+    """``vecbench info`` for a person: the machine, one row per backend, the bandwidth probe."""
+    from rich.table import Table
+
+    m = dict(info.get("machine") or {})
+    backends = m.pop("backends", {}) or {}
+    machine = Table(title="machine", show_header=False)
+    machine.add_column("what", style="bold")
+    machine.add_column("value")
+    for k, v in m.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {_human_bytes(b) if k == 'caches' else b}" for a, b in v.items()) or "-"
+        machine.add_row(_esc(k.replace("_", " ")), _esc(_fact(v)))
+    tables = [machine]
+    table = Table(title="backends")
+    for col in ("backend", "available", "details"):
+        table.add_column(col)
+    for name, facts in backends.items():
+        facts = dict(facts) if isinstance(facts, dict) else {"details": facts}
+        ok = facts.pop("available", None)
+        hint = facts.pop("install", "")
+        details = "; ".join(f"{k.replace('_', ' ')} {_fact(v)}" for k, v in facts.items()) or "-"
+        table.add_row(_esc(name), "yes" if ok else "[red]no[/red]", _esc(hint if not ok and hint else details))
+    tables.append(table)
+    bw = info.get("bandwidth_gbps")
+    if bw:
+        from .bandwidth import describe, rates
+
+        probe = Table(title="memory bandwidth (STREAM-style)")
+        probe.add_column("kernel")
+        probe.add_column("GB/s", justify="right")
+        for k, v in rates(bw).items():
+            probe.add_row(_esc(k), f"{v:.1f}")
+        probe.add_row("[bold]best[/bold]", f"[bold]{bw.get('best', 0.0):.1f}[/bold]")
+        probe.caption = _esc(describe(bw))
+        tables.append(probe)
+    return tables
+
+
+def _fact(v: Any) -> str:
+    """One value of the machine block on one readable line."""
+    if isinstance(v, list):  # thread pools (BLAS, OpenMP) as threadpoolctl reports them
+        return "; ".join(f"{b.get('internal_api', '?')} {b.get('version') or ''}, {b.get('num_threads', '?')} threads"
+                         + (f", {b['architecture']} kernels" if b.get("architecture") else "")
+                         if isinstance(b, dict) else str(b) for b in v) or "none"
+    return " ".join(str(v).split())
+
+
+def _human_bytes(v: Any) -> str:
+    return f"{v / 1024:.0f} KiB" if isinstance(v, int) and v < 1 << 20 else (
+        f"{v / (1 << 20):.0f} MiB" if isinstance(v, int) else str(v))
+
+
+def _esc(text: str) -> str:
+    """``text`` with rich markup escaped: ``pip install 'vecbench[jax]'`` prints as written."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 # ---------------------------------------------------------------- run
 # Options that define what a run measures: with --resume, they come from the journal.
 RUN_OPTIONS = ("ops", "backends", "sizes", "quick", "dtype", "threads", "repeats", "min_time", "budget", "seed",
-               "no_bandwidth", "ci_target", "wait_quiet")
+               "no_bandwidth", "ci_target", "wait_quiet", "no_remeasure")
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -196,6 +262,8 @@ def _settings(args: argparse.Namespace) -> Any:
         ci_target=args.ci_target if args.ci_target is not None else base.ci_target,
         max_samples=base.max_samples,
         wait_quiet_s=args.wait_quiet if args.wait_quiet is not None else 0.0,
+        remeasure=0 if getattr(args, "no_remeasure", False) else base.remeasure,
+        rounds=base.rounds,
     )
 
 
@@ -358,6 +426,8 @@ def _results_table(results: Any, title: str) -> Any:
     base_times = baseline_medians(results, vec)
     bw = results.bandwidth_gbps.get("best")
     for r in results:
+        if r.status == "skipped" and r.label == "-":  # a backend that is not installed: one line below the table
+            continue
         sp = speedup(r, base_times)
         speed = f"{sp:.2f}x" if sp is not None else "-"
         spread = f"{r.timing.spread:.0%}" if r.timing else "-"
@@ -373,12 +443,19 @@ def _results_table(results: Any, title: str) -> Any:
 
 
 def _print_reasons(results: Any, console: Any) -> None:
-    """Skips and failures with their reasons, below the table."""
+    """Skips and failures with their reasons, below the table; a backend that is not installed is one line
+    with its install command (never one line per kernel), printed exactly as written."""
+    missing: dict[str, Any] = {}
     for r in results:
-        if not r.ok:
+        if r.status == "skipped" and r.label == "-":  # the harness's record of an unavailable backend
+            missing.setdefault(r.backend, r)
+    for backend, r in missing.items():
+        console.print(f"[yellow]not installed[/yellow] {_esc(backend)}: {_esc(r.reason)}", highlight=False)
+    for r in results:
+        if not r.ok and r.backend not in missing:
             color = "red" if r.status == "failed" else "yellow"
-            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}",
-                          markup=True, highlight=False)
+            console.print(f"[{color}]{r.status}[/{color}] {_esc(f'{r.op} {r.backend} {r.label} {r.dtype}: {r.reason}')}",
+                          highlight=False)
 
 
 def _print_contention(results: Any, console: Any) -> None:
@@ -396,10 +473,32 @@ def _print_contention(results: Any, console: Any) -> None:
                       "or with --wait-quiet[/yellow]")
     elif any(r.ok for r in results) and not measured:
         console.print("[yellow]contention could not be measured on this system (no /proc/stat, no psutil)[/yellow]")
+    _print_spoiled(results, console)
     imprecise = [r for r in results if any(w.startswith("imprecise") for w in r.warnings)]
     if imprecise:
         console.print(f"[yellow]{len(imprecise)} measurement(s) did not reach the --ci-target within their time "
                       "budget (their interval is wider)[/yellow]")
+
+
+def _print_spoiled(results: Any, console: Any) -> None:
+    """What was re-measured, the worst kernels still spoiled, and time-slice waits, in words."""
+    from .remeasure import remeasured, spoil_score, spoiled, timeslice_waits, worst
+
+    redone = remeasured(results.records)
+    if redone:
+        fixed = [r for r in redone if not spoiled(r)]
+        names = ", ".join(f"{r.op} {r.backend} {r.label}" for r in fixed[:5]) + (" ..." if len(fixed) > 5 else "")
+        console.print(_esc(f"re-measured {len(redone)} contended or noisy kernel(s) after the sweep: {len(fixed)} now "
+                           f"trusted{f' ({names})' if fixed else ''}, {len(redone) - len(fixed)} still contended or noisy"),
+                      highlight=False)
+    bad = worst(results.records)
+    if bad:
+        console.print("[yellow]worst still spoiled:[/yellow] " + _esc("; ".join(
+            f"{r.op} {r.backend} {r.label} ({format_time(r.median_s)}, {spoil_score(r):.0%} "
+            f"{'contention' if r.is_contended else 'spread'}, {len(r.attempts) or 1} attempt(s))" for r in bad)),
+            highlight=False)
+    for w in timeslice_waits(results.records):
+        console.print(f"[yellow]time-slice wait:[/yellow] {_esc(w.text)}", highlight=False)
 
 
 def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
@@ -426,7 +525,11 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
     console.print((_own_table if own else _results_table)(results, f"vecbench results ({out})"))
     _print_reasons(results, console)
     if results.bandwidth_gbps.get("best"):
-        console.print(f"measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM copy/triad)")
+        from .bandwidth import contended, describe
+
+        color = "yellow" if contended(results.bandwidth_gbps) or results.bandwidth_gbps.get("memory") == 0.0 else "default"
+        console.print(f"[{color}]measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM "
+                      f"copy/triad; {_esc(describe(results.bandwidth_gbps))})[/{color}]", highlight=False)
     noisy = [r for r in results if any(w.startswith("noisy") for w in r.warnings)]
     if noisy:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > 10% of median): rerun on a quieter machine "
@@ -655,10 +758,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     loaded = [load(f) for f in files]  # a bad file is reported now, not after minutes of measuring
     status = 0
     if args.run:
-        from .harness import run
+        from .harness import Settings, run
         from .training import convergence_histories
 
-        results = run(sizes="default", progress=True)
+        settings = Settings(wait_quiet_s=args.wait_quiet or 0.0,
+                            **({"remeasure": 0} if args.no_remeasure else {}))
+        results = run(sizes="default", progress=True, settings=settings)
         results.cold_compile_s = _cold_compile(None, None)
         console.print("training BGD, MBGD and SGD for the convergence figure")
         results.training["histories"] = convergence_histories()
@@ -673,11 +778,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                                     say=lambda text: err.print(text, highlight=False))
     for p in written:
         console.print(f"wrote {p}", highlight=False)
-    for r in results:
-        if not r.ok:
-            color = "red" if r.status == "failed" else "yellow"
-            console.print(f"[{color}]{r.status}[/{color}] {r.op} {r.backend} {r.label} {r.dtype}: {r.reason}",
-                          highlight=False)
+    _print_reasons(results, console)
+    if args.run:
+        _print_contention(results, console)
     return status
 
 
@@ -793,6 +896,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait-quiet", type=_wait_quiet, nargs="?", const=30.0, metavar="SECONDS",
                    help="before each kernel, wait up to SECONDS (default when given: 30) for other processes to go "
                         "quiet (default: no waiting)")
+    p.add_argument("--no-remeasure", action="store_true",
+                   help="do not measure contended or noisy kernels again after the sweep (default: up to 3 "
+                        "measurements each, after waiting for a quiet machine, at most half the sweep's time)")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--cold-compile", action="store_true",
@@ -902,6 +1008,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", parents=[common], help="machine, BLAS and threads, measured memory bandwidth")
     p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
+    p.add_argument("--json", action="store_true", help="print JSON (for machines) instead of tables")
     p.set_defaults(fn=cmd_info)
 
     p = sub.add_parser("run", parents=[common], help="validate and time kernels over a size sweep")
@@ -941,6 +1048,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="vecbench-report", metavar="FOLDER",
                    help="folder (default: vecbench-report)")
     p.add_argument("--run", action="store_true", help="run the default sweep first")
+    p.add_argument("--wait-quiet", type=_wait_quiet, nargs="?", const=30.0, metavar="SECONDS",
+                   help="with --run: before each kernel, wait up to SECONDS (default when given: 30) for other "
+                        "processes to go quiet (default: no waiting)")
+    p.add_argument("--no-remeasure", action="store_true",
+                   help="with --run: do not measure contended or noisy kernels again after the sweep")
     p.add_argument("--baseline", type=names(_backends), metavar="BACKEND",
                    help="backend the first speedup figure is measured against (default: the loop backend, "
                         f"{_loop()}; choices: {', '.join(_backends())})")

@@ -41,11 +41,11 @@ from .contention import Contention, Probe, wait_quiet
 from .data import inputs
 from .journal import Journal
 from .machine import machine_info, thread_limit
-from .registry import Kernel, OpSpec, Size, kernels, spec
+from .registry import Kernel, OpSpec, Size, kernel, kernels, spec
 from .results import NOISY_SPREAD, Record, Results, Timing
 from .stats import relative_halfwidth, sample_until
 
-__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "resolve_sizes", "sweep_of", "budget_reason",
+__all__ = ["Settings", "Prepared", "prepare", "run", "measure", "measure_rounds", "resolve_sizes", "sweep_of", "budget_reason",
            "static_estimate_s", "compile_time", "new_record"]
 
 
@@ -60,12 +60,15 @@ class Settings:
     ci_target: float = 0.02  # relative half-width of the median's 95% interval; 0: exactly `repeats`
     max_samples: int = 100
     wait_quiet_s: float = 0.0  # wait up to this long for a quiet machine before each kernel
+    remeasure: int = 3  # measurements at most of a contended or noisy record, after the sweep (vecbench.remeasure)
+    rounds: int = 15  # interleaved rounds per op and size for paired speedups (vecbench.rounds); 0: none
 
     @classmethod
     def quick(cls) -> Settings:
         # A smoke run of everything (eight backends, ten ops) in well under 20 s warm: a looser interval target
         # and fewer samples than a full sweep; the intervals stored say how precise each median is.
-        return cls(min_sample_s=0.003, repeats=3, budget_s=0.3, ci_target=0.05, max_samples=6)
+        return cls(min_sample_s=0.003, repeats=3, budget_s=0.3, ci_target=0.05, max_samples=6, remeasure=2,
+                   rounds=7)
 
 
 SizesArg = str | Sequence[int | float | Size]
@@ -295,6 +298,42 @@ def measure(
     return _with_contention(rec.with_timing(timing, *notes), probe.stop())
 
 
+def measure_rounds(group: Any, settings: Settings = Settings(), threads: int = 1,
+                   expected: Any = None) -> dict[str, Any] | None:
+    """Time the backends of one :class:`vecbench.rounds.Group` in interleaved rounds; its ``paired`` entry.
+
+    Each backend is prepared again (inputs, validation, warm-up: already
+    compiled when the sweep ran in this process) and sampled with the loops
+    its sweep calibrated; a backend that fails here is left out of the
+    rounds (its record stands). None when fewer than two backends remain.
+    """
+    from . import registry
+    from .rounds import interleave
+
+    probe = Probe().start()
+    names, samplers = [], []
+    if expected is None:  # one reference for every backend of the group
+        op = registry.spec(group.op)
+        expected = op.reference(*inputs(op, group.size, group.dtype, seed=settings.seed))
+    for name, loops in zip(group.backends, group.loops):
+        p = prepare(registry.kernel(group.op, name), group.size, group.dtype, threads, settings.seed, expected)
+        if p.reason or p.core is None:
+            continue
+        names.append(name)
+        samplers.append(lambda core=p.core, args=p.args, loops=loops: _time(core, args, loops) / loops)
+    if len(names) < 2:
+        return None
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        rows = interleave(samplers, group.rounds, group.time_limit_s)
+    finally:
+        if gc_was:
+            gc.enable()
+    c = probe.stop()
+    return group.entry(names, rows, None if c.fraction is None else round(c.fraction, 4), c.contended)
+
+
 def _with_contention(rec: Record, c: Contention) -> Record:
     """``rec`` with how busy the machine was while it was measured (and a warning when it was)."""
     measured = c.fraction is not None or c.cpu_pressure is not None
@@ -496,6 +535,9 @@ class _InProcess:
             self.refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
         return measure(k, size, dt, settings, nthreads or 1, self.refs[key])
 
+    def rounds(self, group: Any, settings: Settings, nthreads: int | None, threads: int | None) -> dict[str, Any] | None:
+        return measure_rounds(group, settings, nthreads or 1)
+
     def machine_info(self) -> dict[str, Any]:
         return machine_info()
 
@@ -541,6 +583,41 @@ class _Isolated:
             return rec
         return new_record(k, size, dt, nthreads or 1, status="failed", reason=reason,
                           warnings=[detail] if detail else [])
+
+    def rounds(self, group: Any, settings: Settings, nthreads: int | None, threads: int | None) -> dict[str, Any] | None:
+        from .worker import RoundsTask, kernel_modules
+
+        mods = tuple(dict.fromkeys(m for b in group.backends for m in kernel_modules(kernel(group.op, b))))
+        try:
+            entry, _, _ = self.worker.measure(RoundsTask(group, threads, settings, mods), self.timeout_s)
+        except BaseException:
+            self.worker.kill()
+            raise
+        return entry  # None when the worker failed: the pairing is lost, every record stands
+
+
+def _after_sweep(results: Results, measurer: Any, settings: Settings, nthreads: int | None, threads: int | None,
+                 journal: Journal | None, bar: _Progress, sweep_s: float) -> None:
+    """Re-measure what contention spoiled (:mod:`vecbench.remeasure`), then time each op and size in
+    interleaved rounds (:mod:`vecbench.rounds`); each phase costs at most half the sweep's time."""
+    from . import remeasure, rounds
+
+    budget = remeasure.budget_for(sweep_s)
+    if settings.remeasure > 1 and any(remeasure.spoiled(r) for r in results.records):
+        def again(r: Record) -> Record:
+            bar.describe(f"re-measuring {r.op} {r.backend} {r.label} {r.dtype}")
+            return measurer.measure(kernel(r.op, r.backend), r.size, r.dtype, settings, nthreads, threads)
+
+        results.records = remeasure.remeasure(results.records, again, settings.remeasure, budget,
+                                              on_record=journal.add_record if journal is not None else None)
+    start = time.monotonic()
+    for group in rounds.plan(results.records, settings.rounds, settings.budget_s):
+        if time.monotonic() - start > budget:
+            break
+        bar.describe(f"interleaved rounds {group.op} {group.label} {group.dtype}")
+        entry = measurer.rounds(group, settings, nthreads, threads)
+        if entry is not None:
+            results.paired.append(entry)
 
 
 def run(
@@ -709,6 +786,7 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                 from .bandwidth import measure_peak_gflops
 
                 results.peak_gflops = measure_peak_gflops()
+            swept = time.monotonic()
             for k, sweep, dt in plan:
                 last: list[Record] = []  # this kernel's measured sizes: the budget predictor's points
                 for size in sweep:
@@ -729,6 +807,7 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                     if on_record:
                         on_record(rec)
                     bar.advance()
+            _after_sweep(results, measurer, settings, nthreads, threads, journal, bar, time.monotonic() - swept)
             # After the kernels ran, where they ran: some facts (a threading layer) are known only then.
             results.machine = measurer.machine_info()
     except KeyboardInterrupt:

@@ -47,6 +47,12 @@ figure { margin: 1rem 0; break-inside: avoid; }
 figure svg { width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 nav ul { columns: 2; padding-left: 1.2rem; }
+nav summary, details > summary { cursor: pointer; color: var(--accent); }
+details { margin: .6rem 0; }
+.banner { border-left: 4px solid #d62728; background: #fdecea; padding: .5rem .8rem; border-radius: 4px; }
+.lead { display: grid; grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 1.5rem; align-items: start; }
+.lead h2 { margin-top: .8rem; }
+@media (max-width: 60rem) { .lead { grid-template-columns: 1fr; } }
 .kernels { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: .8rem; }
 .kernel { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 0; break-inside: avoid; }
 .kernel h4 { margin: .2rem 0; } .cost { color: var(--muted); font-size: .9rem; margin: 0 0 .3rem; }
@@ -117,6 +123,18 @@ def markdown_to_html(text: str, figures: Mapping[str, str] | None = None) -> str
             out.append(f"<pre><code>{html.escape(chr(10).join(lines[i + 1:j]))}</code></pre>")
             i = j + 1
             continue
+        if line.strip() in ("<details>", "</details>"):  # folded lists (their count in the summary)
+            out.append(line.strip())
+            i += 1
+            continue
+        if m := re.match(r"<summary>(.*)</summary>$", line.strip()):
+            out.append(f"<summary>{_inline(m.group(1))}</summary>")
+            i += 1
+            continue
+        if line.startswith("> "):  # the banner
+            out.append(f'<p class="banner">{_inline(line[2:])}</p>')
+            i += 1
+            continue
         if m := re.match(r"!\[([^\]]*)\]\(([^)]*)\)$", line.strip()):
             name = m.group(1)
             body = figures.get(name, f"<p>(figure {html.escape(name)} not embedded)</p>")
@@ -150,7 +168,7 @@ def markdown_to_html(text: str, figures: Mapping[str, str] | None = None) -> str
             continue
         if line.strip():
             j = i
-            while j < len(lines) and lines[j].strip() and not re.match(r"(#|\||- |!\[|```)", lines[j]):
+            while j < len(lines) and lines[j].strip() and not re.match(r"(#|\||- |!\[|```|> |<)", lines[j]):
                 j += 1
             out.append(f"<p>{_inline(' '.join(lines[i:j]))}</p>")
             i = max(j, i + 1)
@@ -237,7 +255,7 @@ def _cost_line(row: Mapping[str, Any] | None) -> str:
         bits.append(f"<strong>{html.escape(_x(row['vs_vectorized']))}</strong> vs {html.escape(vec)}")
     if row.get("gbps"):
         bits.append(f"{row['gbps']:.2f} GB/s")
-    return ", ".join(bits)
+    return ", ".join(bits) + (f" <strong>{html.escape(row['mark'].strip())}</strong>" if row.get("mark") else "")
 
 
 def teaching_view(results: Results, parts: Sequence[Any]) -> str:
@@ -338,7 +356,18 @@ def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sourc
         nav += '<li><a href="#your-code-beside-its-cost">Your code beside its cost</a></li>'
         teach = f"{teach}\n{own}"
     title = "vecbench report" + (f", {results.created}" if results.created else "")
+    # The first screen is the report's start (banner, lecture, summary); the contents come after it, folded.
+    later = [m.start() for m in re.finditer(r'<h2 id="([^"]*)"', body)
+             if not m.group(1).startswith(("the-lecture-s-experiment", "what-vectorization-buys"))]
+    cut = later[0] if later else len(body)
+    first, rest = body[:cut], body[cut:]
+    lec = first.find('<h2 id="the-lecture-s-experiment')
+    summ = first.find('<h2 id="what-vectorization-buys')
+    if 0 <= lec < summ:  # side by side on a wide screen, one column on a phone
+        first = (f'{first[:lec]}<div class="lead"><section>{first[lec:summ]}</section>'
+                 f"<section>{first[summ:]}</section></div>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<nav><ul>{nav}</ul></nav>\n{body}\n{teach}\n</body></html>\n")
+            f"{first}<nav><details><summary>Contents ({nav.count('<li>')} sections)</summary><ul>{nav}</ul></details>"
+            f"</nav>\n{rest}\n{teach}\n</body></html>\n")

@@ -92,7 +92,7 @@ class Journal:
                 raise ValueError(f"expected a header of journal format {FORMAT}")
             self.request, self.created = entry["request"], str(entry.get("created", ""))
         elif kind == "record":
-            self.records.append(Record.from_dict(entry["record"]))
+            self._keep(Record.from_dict(entry["record"]))
         elif kind == "bandwidth":
             self.bandwidth_gbps = dict(entry["bandwidth_gbps"])
         else:
@@ -125,9 +125,17 @@ class Journal:
         self._fd = fd
 
     def add_record(self, rec: Record) -> None:
-        """Append one finished measurement (on disk when this returns)."""
-        self.records.append(rec)
+        """Append one finished measurement (on disk when this returns); a later record of the same kernel
+        (one measured again after the sweep, vecbench.remeasure) replaces the earlier one."""
+        self._keep(rec)
         self._append({"kind": "record", "record": rec.to_dict()})
+
+    def _keep(self, rec: Record) -> None:
+        for i, old in enumerate(self.records):
+            if old.key == rec.key:
+                self.records[i] = rec
+                return
+        self.records.append(rec)
 
     def add_bandwidth(self, bandwidth_gbps: dict[str, float]) -> None:
         self.bandwidth_gbps = dict(bandwidth_gbps)

@@ -227,6 +227,19 @@ def _cache_lines(ax: Any, caches: dict[str, int]) -> list[Any]:
     return handles
 
 
+def _roof_note(results: Results) -> str:
+    """What to doubt about the measured bandwidth roof ("" when nothing): a contended probe, arrays in cache."""
+    from .bandwidth import contended
+
+    bw = results.bandwidth_gbps
+    notes = []
+    if contended(bw):
+        notes.append("probe contended")
+    if bw.get("memory") == 0.0:
+        notes.append("probe arrays partly in cache")
+    return f" ({', '.join(notes)}: roof uncertain)" if notes else ""
+
+
 def fig_bandwidth(results: Results) -> Figure:
     """Achieved GB/s vs working set, per op, with STREAM bandwidth and cache sizes marked."""
     from matplotlib.lines import Line2D
@@ -243,10 +256,11 @@ def fig_bandwidth(results: Results) -> Figure:
                 ax.plot([r.bytes for r in recs], [r.gbps for r in recs], ms=4, lw=1.4, **backend_style(b, backends))
         extra = _cache_lines(ax, caches)
         if bw:
-            ax.axhline(bw, color="black", lw=1.0)
+            ax.axhline(bw, color="black", lw=1.0, ls="--" if _roof_note(results) else "-")
         ax.set(xscale="log", yscale="log", title=op, xlabel="working set (bytes)", ylabel="GB/s")
     if bw:
-        extra = [Line2D([], [], color="black", lw=1.0, label=f"STREAM {bw:.0f} GB/s")] + extra
+        extra = [Line2D([], [], color="black", lw=1.0, ls="--" if _roof_note(results) else "-",
+                        label=f"STREAM {bw:.0f} GB/s{_roof_note(results)}")] + extra
     _legend(fig, backends, extra)
     return _finish(fig)
 
@@ -552,9 +566,10 @@ def fig_roofline(results: Results) -> Figure:
     ai = [r.flops / r.bytes for r in pts]
     lo, hi = min(ai + [0.05]) / 2, max(ai + [peak / bw if peak and bw else 1.0]) * 4
     xs = np.geomspace(lo, hi, 200)
+    note = _roof_note(results)
     if bw and peak:
-        ax.plot(xs, np.minimum(bw * xs, peak), color="black", lw=1.6,
-                label=f"roof: min({bw:.0f} GB/s x intensity, {peak:.0f} GFLOP/s)")
+        ax.plot(xs, np.minimum(bw * xs, peak), color="black", lw=1.6, ls="--" if note else "-",
+                label=f"roof: min({bw:.0f} GB/s x intensity, {peak:.0f} GFLOP/s){note}")
         ax.axvline(peak / bw, color="#777777", lw=0.8, ls=":")
     elif bw:
         ax.plot(xs, bw * xs, color="black", lw=1.6, label=f"memory roof {bw:.0f} GB/s (no compute peak in the file)")
@@ -566,9 +581,88 @@ def fig_roofline(results: Results) -> Figure:
         ax.annotate(r.op, (x, r.gflops or 0.0), textcoords="offset points", xytext=(4, 3), fontsize=6, color="#333333")
     for b in backends:
         ax.plot([], [], ls="none", label=b, **backend_style(b, backends))
+    if any(untrusted(r) for r in pts):
+        ax.plot([], [], ls="none", marker="o", color="black", markerfacecolor="white", label="hollow: contended or noisy")
     ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (flops per byte of minimum traffic)",
            ylabel="GFLOP/s (median)", title="Roofline: each op and backend at its largest size; "
                                              "the distance to the black roof is what is left")
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- the report's first screen
+def fig_lecture(lec: dict[str, Any], slide: dict[str, float]) -> Figure:
+    """The lecture's experiment as a small bar chart: the slide's two times beside this machine's, log scale,
+    with 95% intervals; hatched bars were timed on a contended machine or are noisy."""
+    rows = [("slide: for-loop", slide["loop_ms"], None, False, "#bbbbbb"),
+            ("slide: np.dot", slide["vectorized_ms"], None, False, "#bbbbbb")]
+    for key, name in (("loop", lec["loop_backend"]), ("vectorized", lec["vectorized_backend"]),
+                      ("fastest", lec["fastest_backend"])):
+        if key == "fastest" and name == lec["vectorized_backend"]:
+            continue
+        ci = lec.get(f"{key}_ci")
+        rows.append((f"here: {name}", lec[f"{key}_ms"], ci, bool(lec.get(f"{key}_untrusted")),
+                     backend_style(name)["color"]))
+    fig, ax = plt.subplots(figsize=(5.2, 0.36 * len(rows) + 1.0))
+    ys = np.arange(len(rows))[::-1]
+    for y, (_label, ms, ci, bad, color) in zip(ys, rows):
+        ax.barh(y, ms, color="white" if bad else color, edgecolor=color, hatch="//" if bad else None, lw=1.2)
+        if ci:
+            ax.errorbar([ms], [y], xerr=[[max(ms - ci[0], 0.0)], [max(ci[1] - ms, 0.0)]], fmt="none", ecolor="black",
+                        capsize=3, lw=1.0)
+        ax.annotate(f"{ms:.3g} ms" + (" (contended/noisy)" if bad else ""), (ci[1] if ci else ms, y), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.set(xscale="log", xlabel="ms per dot product of two 1e6 vectors (log)",
+           title=f"The lecture's experiment: {lec['speedup']:.3g}x here{' (contended/noisy)' if lec.get('untrusted') else ''} (slide: "
+                 f"{slide['loop_ms'] / slide['vectorized_ms']:.0f}x)")
+    ax.set_xlim(min(r[1] for r in rows) / 3, max(r[1] for r in rows) * 8)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def fig_summary(rows: Sequence[dict[str, Any]]) -> Figure:
+    """What vectorization buys per op: the best backend's speedup over the loop and over the vectorized
+    baseline at the op's headline size, with 95% intervals (paired rounds where measured); hollow points
+    were timed on a contended machine or are noisy.
+
+    ``rows``: ``op``, ``label``, ``backend``, ``vs_loop``/``vs_vectorized`` as ``(low, value, high)`` or None,
+    ``untrusted``, and ``loop``/``vectorized`` (the baselines' names).
+    """
+    rows = list(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 0.36 * len(rows) + 1.4), sharey=True, squeeze=False)
+    ys = np.arange(len(rows))[::-1]
+    names = list(dict.fromkeys(r["backend"] for r in rows))
+    for ax, key in zip(axes[0], ("vs_loop", "vs_vectorized")):
+        for y, r in zip(ys, rows):
+            v = r.get(key)
+            if not v:
+                continue
+            lo, x, hi = v
+            style = backend_style(r["backend"], names)
+            ax.errorbar([x], [y], xerr=[[max(x - lo, 0.0)], [max(hi - x, 0.0)]], fmt="none", ecolor=style["color"],
+                        capsize=3, lw=1.2)
+            ax.plot([x], [y], ls="none", ms=7, markerfacecolor="white" if r["untrusted"] else style["color"], **style)
+            ax.annotate(f"{x:.3g}x", (hi, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+        ax.axvline(1.0, color="black", lw=0.8, ls="--")
+        base = rows[0]["loop"] if key == "vs_loop" else rows[0]["vectorized"]
+        ax.set(xscale="log", title=f"best backend vs {base}", xlabel=f"speedup over {base} (log; > 1: faster)")
+        ax.grid(axis="y", visible=False)
+    axes[0][0].set_yticks(ys, [f"{r['op']} {r['label']}" for r in rows])
+    for ax in axes[0]:
+        lo_x, hi_x = ax.get_xlim()
+        ax.set_xlim(lo_x, hi_x * 3)
+    handles = _flag_handles_any(any(r["untrusted"] for r in rows))
+    _legend(fig, names, handles)
+    fig.suptitle("What vectorization buys: the fastest backend per op at its largest common size", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return fig
+
+
+def _flag_handles_any(flagged: bool) -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    return ([Line2D([], [], marker="o", ls="none", color="black", markerfacecolor="white",
+                    label="hollow: contended or noisy")] if flagged else [])

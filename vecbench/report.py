@@ -25,11 +25,38 @@ from .crossover import crossover_lines, crossovers
 from .foreign import is_foreign
 from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
+from .rounds import paired_entry, paired_speedup
 
 __all__ = ["Part", "axis_table", "beside_reference", "break_even", "expand", "headline", "lecture_dot", "reference",
            "report_files", "split", "write_report"]
 
 SLIDE = {"loop_ms": 718.0, "vectorized_ms": 33.0}
+
+
+# The mark every number derived from an untrusted record carries, wherever it appears.
+CONTENDED_MARK = "⚠ contended"
+NOISY_MARK = "⚠ noisy"
+# A banner at the top when at least this share of a run's measurements stayed contended or noisy.
+BANNER_SHARE = 0.25
+FIX_COMMAND = "vecbench report --run --wait-quiet 60"
+
+
+def mark(*recs: Record | None) -> str:
+    """" ⚠ contended" / " ⚠ noisy" when any of ``recs`` (the records a number is derived from) is, else ""."""
+    got = [r for r in recs if r is not None and r.ok]
+    words = ([CONTENDED_MARK] if any(r.is_contended for r in got) else []) + \
+        ([NOISY_MARK] if any(r.noisy and not r.is_contended for r in got) else [])
+    return (" " + ", ".join(words)) if words else ""
+
+
+def bandwidth_mark(results: Results) -> str:
+    """The mark of a number derived from the bandwidth probe: " ⚠ probe contended" and/or "partly cache"."""
+    from .bandwidth import contended
+
+    bw = results.bandwidth_gbps
+    words = (["⚠ probe contended"] if contended(bw) else []) + (["⚠ probe partly in cache"] if bw.get("memory") == 0.0
+                                                              else [])
+    return (" " + ", ".join(words)) if words else ""
 
 
 def _sweeps_an_axis(r: Record) -> bool:
@@ -64,6 +91,7 @@ def headline(results: Results) -> list[dict[str, Any]]:
         lp = group[loop] if loop in group and group[loop].ok else None
         vc = group[vec]
         for backend, r in group.items():
+            paired_loop: tuple[float, float, float] | None = None
             ok = r.ok and bool(r.median_s)
             gbps = r.gbps
             loop_at: str = label
@@ -71,6 +99,10 @@ def headline(results: Results) -> list[dict[str, Any]]:
             r_at: Record | None = r
             if lp is None and ok and backend != loop:  # the loop was skipped here: its largest size instead
                 loop_at, lp_r, r_at = _largest_loop_pair(by_label, loop, backend)
+            if ok and lp_r is not None and r_at is not None and backend != loop:
+                paired = paired_speedup(results, loop, backend, op, loop_at, dtype)
+                if paired:  # interleaved rounds: the speedup and its interval from paired rounds
+                    paired_loop = paired
             rows.append({
                 "op": op, "label": label, "dtype": dtype, "backend": backend, "status": r.status,
                 "reason": r.reason, "median_s": r.median_s,
@@ -81,8 +113,20 @@ def headline(results: Results) -> list[dict[str, Any]]:
                 "vs_loop_label": loop_at if lp_r is not None else None,
                 "vs_vectorized": speedup(r, base_vec), "vs_vectorized_ci": _speedup(vc, r) if ok else None,
                 "untrusted": ok and (untrusted(r) or (lp is not None and untrusted(lp)) or untrusted(vc)),
+                "mark": mark(r, *([lp] if lp is not None else []), vc) if ok else "",
                 "gbps": gbps, "pct_bandwidth": 100 * gbps / bw if bw and gbps else None,
+                "paired": False,
             })
+            row = rows[-1]
+            if paired_loop:
+                row.update(vs_loop=paired_loop[1], vs_loop_ci=(paired_loop[0], paired_loop[2]), paired=True)
+            paired_vec = paired_speedup(results, vec, backend, op, label, dtype) if ok and backend != vec else None
+            if paired_vec:
+                row.update(vs_vectorized=paired_vec[1], vs_vectorized_ci=(paired_vec[0], paired_vec[2]), paired=True)
+            entry = paired_entry(results, op, label, dtype) if row["paired"] else None
+            if entry and entry.get("contended") and CONTENDED_MARK not in row["mark"]:
+                # rounds on a busy machine: pairing cancels a drift, not a thread's wait for a time slice
+                row.update(mark=(row["mark"] + ", " if row["mark"] else " ") + CONTENDED_MARK, untrusted=True)
     return rows
 
 
@@ -112,6 +156,17 @@ def lecture_dot(results: Results) -> dict[str, Any] | None:
     best = [r for r in results if r.op == "dot" and r.size == {"n": 10**6} and r.timing and r.dtype == "float64"]
     fastest = min(best, key=lambda r: r.timing.median_s if r.timing else math.inf)
     out.update(fastest_backend=fastest.backend, fastest_ms=(fastest.median_s or 0.0) * 1e3)
+    for key, r in (("loop", loop), ("vectorized", vec), ("fastest", fastest)):
+        lo, _, hi = interval(r)
+        out[f"{key}_ci"] = (lo * 1e3, hi * 1e3)
+        out[f"{key}_untrusted"] = untrusted(r)
+    paired = paired_speedup(results, loop.backend, vec.backend, "dot", loop.label, "float64")
+    if paired:
+        out["speedup"] = paired[1]
+    out["speedup_ci"] = (paired[0], paired[2]) if paired else _speedup(loop, vec)
+    out["paired"] = paired is not None
+    out["mark"] = mark(loop, vec, fastest)
+    out["untrusted"] = bool(out["mark"])
     return out
 
 
@@ -162,21 +217,146 @@ def _x_ci(v: float | None, ci: tuple[float, float] | None) -> str:
     return f"{_x(v)} ({ci[0]:.3g}-{ci[1]:.3g})" if ci else _x(v)
 
 
+def details(summary: str, lines: Sequence[str]) -> list[str]:
+    """Markdown lines folded in a ``<details>`` block (GitHub renders it; :mod:`vecbench.html` too)."""
+    return ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
+
+
 def care_lines(results: Results) -> list[str]:
-    """Markdown: the measurements taken on a contended machine or with a noisy spread."""
+    """Markdown: what was re-measured, kernels whose threads waited for time slices, and the measurements
+    still taken on a contended machine or with a noisy spread (folded, with their count)."""
+    from .remeasure import remeasured, spoiled, timeslice_waits
+
     bad = [r for r in results if r.ok and untrusted(r)]
+    redone = remeasured(results.records)
+    if not bad and not redone:
+        return []
+    lines: list[str] = []
+    if redone:
+        fixed = sum(not spoiled(r) for r in redone)
+        lines += [f"{len(redone)} contended or noisy measurement(s) were measured again after the sweep, each after "
+                  f"waiting for the machine to go quiet; the best-trusted attempt was kept: {fixed} are now trusted, "
+                  f"{len(redone) - fixed} stayed contended or noisy (every attempt is in the results file).", ""]
+    waits = timeslice_waits(results.records)
+    if waits:
+        lines += ["Kernels whose threads waited for CPU time slices (time flat across sizes under load):", ""]
+        lines += [f"- {w.text}" for w in waits] + [""]
+    if bad:
+        lines.append(f"{len(bad)} measurement(s) were timed while other processes were busy (contended) or spread "
+                     "widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures and every "
+                     f"number derived from them is marked {CONTENDED_MARK} or {NOISY_MARK}; their times are likely "
+                     f"too slow. Rerun on a quiet machine: `{FIX_COMMAND}`.")
+        lines.append("")
+        table = ["| op | backend | size | dtype | median | 95% interval | attempts | why |",
+                 "|---|---|---|---|---:|---|---:|---|"]
+        for r in sorted(bad, key=lambda r: (r.op, r.backend, r.elements)):
+            lo, med, hi = interval(r)
+            why = "; ".join(w for w in r.warnings if w.startswith(("contended", "noisy")))
+            table.append(f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {_fmt_time(med)} | "
+                         f"{_fmt_time(lo)} - {_fmt_time(hi)} | {len(r.attempts) or 1} | {why} |")
+        lines += details(f"{len(bad)} measurement(s) to treat with care", table)
+    return lines
+
+
+def banner_lines(results: Results) -> list[str]:
+    """One banner when much of a run stayed contended or noisy (or its bandwidth probe was contended),
+    with the one command that fixes it; no lines otherwise."""
+    from .bandwidth import contended
+
+    ok = [r for r in results if r.ok]
+    bad = [r for r in ok if untrusted(r)]
+    much = ok and len(bad) >= BANNER_SHARE * len(ok)
+    probe = contended(results.bandwidth_gbps)
+    if not (much or probe):
+        return []
+    what = []
+    if much:
+        what.append(f"**{len(bad)} of {len(ok)} measurements stayed contended or noisy** (other processes took the CPU "
+                    "while they were timed, even after re-measuring)")
+    if probe:
+        what.append("**the memory-bandwidth probe was contended** (its GB/s and every \"% of bandwidth\" are too low)")
+    return [f"> ⚠ {' and '.join(what)}: numbers marked {CONTENDED_MARK} or {NOISY_MARK} are likely too slow. "
+            f"Close other programs and run `{FIX_COMMAND}`.", ""]
+
+
+def summary_rows(results: Results) -> list[dict[str, Any]]:
+    """What vectorization buys per op: the fastest backend at the op's headline size, its speedup over the loop
+    and over the vectorized baseline as ``(low, value, high)`` (paired rounds where timed), and its mark."""
+    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
+    rows = []
+    by_op: dict[str, list[dict[str, Any]]] = {}
+    for h in headline(results):
+        if h["status"] == "ok" and h["median_s"] and h["backend"] != loop:
+            by_op.setdefault(h["op"], []).append(h)
+    for op, hs in by_op.items():
+        best = min(hs, key=lambda h: h["median_s"])
+
+        def ci(v: float | None, c: tuple[float, float] | None) -> tuple[float, float, float] | None:
+            return None if v is None else (c[0], v, c[1]) if c else (v, v, v)
+
+        rows.append({"op": op, "label": best["label"], "backend": best["backend"],
+                     "vs_loop": ci(best["vs_loop"], best["vs_loop_ci"]),
+                     "vs_vectorized": ci(best["vs_vectorized"], best["vs_vectorized_ci"]) if best["backend"] != vec
+                     else (1.0, 1.0, 1.0),
+                     "untrusted": bool(best["mark"]), "mark": best["mark"], "loop": loop, "vectorized": vec})
+    return rows
+
+
+def _times(v: float) -> str:
+    """A speedup as the lecture says it: 114, 22, 4.41."""
+    return f"{v:.0f}" if v >= 10 else f"{v:.3g}"
+
+
+def _lecture_lines(results: Results, figures: dict[str, str]) -> list[str]:
+    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
+    lec = lecture_dot(results)
+    out = ["## The lecture's experiment: dot product of two 1e6 vectors", ""]
+    if not lec:
+        return out + [f"Not in these results (needs `dot` at n = 1e6 for both `{loop}` and `{vec}`).", ""]
+    m = lec["mark"]
+    ci = lec.get("speedup_ci")
+    how = "median of paired rounds" if lec.get("paired") else "ratio of medians"
+    doubt = (" Timed while the machine was busy, or noisy: these times are likely too slow and the speedup "
+             f"unreliable (run `{FIX_COMMAND}` on a quiet machine)." if m else "")
+    interval_text = f" (95% interval {ci[0]:.3g}-{ci[1]:.3g}x, {how})" if ci else ""
+    out.append(f"On this machine: for-loop (`{loop}`) **{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) "
+               f"**{lec['vectorized_ms']:.3f} ms**, **{_times(lec['speedup'])}x** faster{interval_text}{m}; fastest "
+               f"backend: {lec['fastest_backend']}, {lec['fastest_ms']:.3f} ms. The slide: for-loop "
+               f"{SLIDE['loop_ms']:.0f} ms, `np.dot` {SLIDE['vectorized_ms']:.0f} ms "
+               f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x).{doubt}")
+    out.append("")
+    if "lecture" in figures:
+        out += [f"#### {caption('lecture')}", "", f"![lecture]({figures['lecture']})", ""]
+    return out
+
+
+def _summary_lines(figures: dict[str, str]) -> list[str]:
+    if "summary" not in figures:
+        return []
+    return ["## What vectorization buys, per operation", "", f"#### {caption('summary')}", "",
+            f"![summary]({figures['summary']})", ""]
+
+
+def _skip_lines(results: Results) -> list[str]:
+    """Failures and skips, folded, with footnoted reasons; a backend that is not installed is one row."""
+    bad = [r for r in results if not r.ok]
     if not bad:
         return []
-    lines = [(f"{len(bad)} measurement(s) below were timed while other processes were busy (contended) or "
-              "spread widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures; "
-              "their times are likely too slow. Rerun on a quiet machine (`vecbench run --wait-quiet`)."), "",
-             "| op | backend | size | dtype | median | 95% interval | why |", "|---|---|---|---|---:|---|---|"]
-    for r in bad:
-        lo, med, hi = interval(r)
-        why = "; ".join(w for w in r.warnings if w.startswith(("contended", "noisy")))
-        lines.append(f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {_fmt_time(med)} | "
-                     f"{_fmt_time(lo)} - {_fmt_time(hi)} | {why} |")
-    return lines + [""]
+    missing = {r.backend: r for r in bad if r.status == "skipped" and r.label == "-"}
+    rest = [r for r in bad if not (r.status == "skipped" and r.label == "-")]
+    reasons = list(dict.fromkeys(r.reason for r in [*missing.values(), *rest]))
+    rows = ["| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
+    for b, r in missing.items():
+        ops = len({x.op for x in bad if x.backend == b and x.label == "-"})
+        rows.append(f"| ({ops} op{'s' if ops != 1 else ''}) | {b} | - | - | not installed | [^{reasons.index(r.reason) + 1}] |")
+    rows += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | [^{reasons.index(r.reason) + 1}] |"
+             for r in rest]
+    failed = sum(r.status == "failed" for r in bad)
+    summary = (f"{failed} failed, {len(rest) - failed} skipped" + (f", {len(missing)} backend(s) not installed"
+                                                                   if missing else ""))
+    notes = [line for i, reason in enumerate(reasons, 1) for line in (f"[^{i}]: {reason or 'no reason recorded'}", "")]
+    return ["## Failures and skips", "", "Skipped points are marked x on the figures' bottom edge; the reason "
+            "is the footnote.", "", *details(summary, [*rows, "", *notes])]
 
 
 def _machine_lines(results: Results) -> list[str]:
@@ -197,10 +377,12 @@ def _machine_lines_of(results: Results) -> list[str]:
     ]
     for name, facts in (m.get("backends") or {}).items():
         lines.append(f"- **{name}**: {_facts(facts)}")
-    if bw:
-        parts = ", ".join(f"{k} {v:.1f}" for k, v in bw.items() if k not in ("best", "array_bytes"))
-        lines.append(f"- **Measured memory bandwidth** (STREAM-style, {bw.get('array_bytes', 0) / 1e6:.0f} MB arrays): "
-                     f"**{bw['best']:.1f} GB/s** best ({parts} GB/s)")
+    if bw.get("best"):
+        from .bandwidth import describe, rates
+
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in rates(bw).items())
+        lines.append(f"- **Measured memory bandwidth** (STREAM-style): **{bw['best']:.1f} GB/s**"
+                     f"{bandwidth_mark(results)} best ({parts} GB/s); {describe(bw)}")
     peak = results.peak_gflops
     if peak.get("best"):
         lines.append(f"- **Measured compute peak** (NumPy's BLAS dgemm, {peak.get('n', 0):.0f} x {peak.get('n', 0):.0f}): "
@@ -295,16 +477,15 @@ def _headline_lines(results: Results) -> list[str]:
     rows = headline(results)
     if not rows:
         return []
-    out = [f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth |",
+    out = [f"| op | size | backend | median time | vs {loop} | vs {vec} | GB/s | % of bandwidth{bandwidth_mark(results)} |",
            "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["status"] != "ok":
             out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {r['status']} | | | | |")
             continue
         pct = f"{r['pct_bandwidth']:.0f}%" if r["pct_bandwidth"] is not None else "-"
-        mark = " (hollow)" if r["untrusted"] else ""
         at = f" at {r['vs_loop_label']}" if r.get("vs_loop_label") not in (None, r["label"]) else ""
-        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{mark} | {_fmt_time(r['median_s'])} | "
+        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{r['mark']} | {_fmt_time(r['median_s'])} | "
                    f"{_x_ci(r['vs_loop'], r['vs_loop_ci'])}{at} | "
                    f"{_x_ci(r['vs_vectorized'], r['vs_vectorized_ci'])} | {r['gbps']:.2f} | {pct} |")
     return out + ["", ("Bytes are the minimum traffic of one call (each input read once, each output written once), "
@@ -312,7 +493,11 @@ def _headline_lines(results: Results) -> list[str]:
                        "95% interval of each speedup, from the two medians' intervals (distribution-free, from order "
                        "statistics) combined in quadrature on the log scale; where it includes 1x the two backends are "
                        f"not told apart. \"at SIZE\": `{loop}` was skipped at the headline size, so its speedup is "
-                       "taken at the largest size it ran at. (hollow): timed on a contended machine or noisy, see below."),
+                       "taken at the largest size it ran at. Speedups timed in interleaved rounds are the median of the "
+                       "per-round ratios, with its distribution-free interval. "
+                       f"{CONTENDED_MARK} / {NOISY_MARK}: derived from a measurement timed while other processes were "
+                       "busy, or with a wide spread (drawn hollow); likely too slow, see the measurements to treat "
+                       "with care."),
                   ""]
 
 
@@ -343,7 +528,8 @@ def break_even(results: Results) -> list[dict[str, Any]]:
             return math.ceil(c / saved) if c and saved > 0 else None
 
         rows.append({"op": h["op"], "label": h["label"], "backend": h["backend"], "cold_s": cold, "cache_s": cache,
-                     "saved_s": saved, "calls_cold": calls(cold), "calls_cache": calls(cache)})
+                     "saved_s": saved, "calls_cold": calls(cold), "calls_cache": calls(cache),
+                     "mark": h.get("mark", "")})
     return rows
 
 
@@ -361,8 +547,8 @@ def _break_even_lines(results: Results) -> list[str]:
     for r in rows:
         never = "never" if r["saved_s"] <= 0 else "-"
         saved = _fmt_time(r["saved_s"]) if r["saved_s"] > 0 else f"-{_fmt_time(-r['saved_s'])}"
-        out.append(f"| {r['op']} | {r['label']} | {r['backend']} | {_fmt_time(r['cold_s'])} | {_fmt_time(r['cache_s'])} | "
-                   f"{saved} | {r['calls_cold'] if r['calls_cold'] is not None else never} | "
+        out.append(f"| {r['op']} | {r['label']} | {r['backend']}{r.get('mark', '')} | {_fmt_time(r['cold_s'])} | "
+                   f"{_fmt_time(r['cache_s'])} | {saved} | {r['calls_cold'] if r['calls_cold'] is not None else never} | "
                    f"{r['calls_cache'] if r['calls_cache'] is not None else never} |")
     return out + [""]
 
@@ -396,7 +582,8 @@ def beside_reference(results: Results, ref: Results | None) -> list[dict[str, An
             continue
         rows.append({"op": h["op"], "backend": h["backend"], "label": h["label"], "median_s": h["median_s"],
                      "vs_vectorized": h["vs_vectorized"], "ref_label": t["label"], "ref_median_s": t["median_s"],
-                     "ref_vs_vectorized": t["vs_vectorized"]})
+                     "ref_vs_vectorized": t["vs_vectorized"], "mark": h.get("mark", ""),
+                     "ref_mark": t.get("mark", "")})
     return rows
 
 
@@ -411,8 +598,9 @@ def _reference_lines(results: Results, ref: Results | None) -> list[str]:
            f"| op | backend | your size | your time | your vs {vec} | reference size | reference time | "
            f"reference vs {vec} |", "|---|---|---|---:|---:|---|---:|---:|"]
     for r in rows:
-        out.append(f"| {r['op']} | {r['backend']} | {r['label']} | {_fmt_time(r['median_s'])} | {_x(r['vs_vectorized'])} | "
-                   f"{r['ref_label']} | {_fmt_time(r['ref_median_s'])} | {_x(r['ref_vs_vectorized'])} |")
+        out.append(f"| {r['op']} | {r['backend']} | {r['label']} | {_fmt_time(r['median_s'])}{r.get('mark', '')} | "
+                   f"{_x(r['vs_vectorized'])}{r.get('mark', '')} | {r['ref_label']} | "
+                   f"{_fmt_time(r['ref_median_s'])}{r.get('ref_mark', '')} | {_x(r['ref_vs_vectorized'])} |")
     return out + [""]
 
 
@@ -441,6 +629,12 @@ def foreign_lines(results: Results) -> list[str]:
 CAPTIONS = {
     "your_computations": "Your computations: time per call (left) and speedup over each computation's reference "
                          "kernel (right) vs n; bars are 95% intervals, x a skipped size.",
+    "lecture": "The slide's two times beside this machine's (log scale; bars: 95% interval of the median; "
+               "hatched: contended or noisy). The slide timed one call with `time.time()`, first-call effects "
+               "included; here each time is the median of calibrated samples.",
+    "summary": "The fastest backend of each op at its largest common size: its speedup over the loop (left) and over "
+               "the vectorized baseline (right), with 95% intervals (paired rounds where timed); hollow: contended "
+               "or noisy.",
     "time_vs_size": "Time per call vs problem size (points: median; bars: its 95% interval; hollow: "
                     "contended or noisy; x: skipped, see the footnotes).",
     "speedup_vs_": "Speedup over `{}` vs problem size (bars: approximate 95% interval); the dashed line is 1x.",
@@ -468,18 +662,23 @@ def caption(name: str, suffix: str = "") -> str:
     return CAPTIONS.get(base, base)
 
 
+TOP_FIGURES = ("lecture", "summary")
+
+
 def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results | None) -> list[str]:
     results = part.results
     out: list[str] = []
     if several:
         out += [f"## {part.title}", "", f"Data: {', '.join(f'`{s}`' for s in part.sources) or 'a fresh run'}.", ""]
     h = "###" if several else "##"
+    mine = {n: p for n, p in figures.items() if n not in TOP_FIGURES and (not several or n.endswith(part.suffix))}
+    if mine:  # pictures first, tables after
+        out += [f"{h} Figures", ""]
+        for name, path in mine.items():
+            out += [f"#### {caption(name, part.suffix)}", "", f"![{name}]({path})", ""]
     head = _headline_lines(results)
     if head:
         out += [f"{h} Headline: every operation at its largest common size", "", *head]
-    care = care_lines(results)
-    if care:
-        out += [f"{h} Measurements to treat with care", "", *care]
     for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
         table = axis_table(results, op)
         if table:
@@ -503,11 +702,9 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     fl = foreign_lines(results)
     if fl:
         out += [f"{h} pytest-benchmark groups", "", *fl]
-    mine = {n: p for n, p in figures.items() if n.endswith(part.suffix)} if several else figures
-    if mine:
-        out += [f"{h} Figures", ""]
-        for name, path in mine.items():
-            out += [f"#### {caption(name, part.suffix)}", "", f"![{name}]({path})", ""]
+    care = care_lines(results)
+    if care:
+        out += [f"{h} Measurements to treat with care", "", *care]
     return out
 
 
@@ -610,31 +807,20 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
               left_out: dict[str, str] | None = None, parts: Sequence[Part] = (),
               ref: Results | None = None) -> str:
     parts = list(parts) or [Part(results, tuple(sources))]
-    out = ["# vecbench report", ""]
+    out = ["# vecbench report", "", *banner_lines(results)]
+    if results.interrupted:
+        out += ["**The run was interrupted: these results are partial.**", ""]
+    out += _lecture_lines(results, figures)
+    out += _summary_lines(figures)
     out.append(f"Generated from {', '.join(f'`{s}`' for s in sources) or 'a fresh run'}: measured "
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
                f"({results.source}). Times are per call, median of the samples; "
-               "speedups are ratios of medians from the same run.")
+               "speedups are medians of per-round ratios where the backends were timed in interleaved rounds, "
+               "else ratios of medians from the same run.")
     if len(parts) > 1:
         out.append(f"\nThe files hold {len(parts)} sets that are never drawn on one line or divided by each other "
                    "(different dtypes, machines, or the same kernels measured in two files): "
                    + "; ".join(f"**{p.title}**" for p in parts) + ".")
-    if results.interrupted:
-        out.append("\n**The run was interrupted: these results are partial.**")
-    out += ["", "## Machine", "", *_machine_lines(results), ""]
-
-    loop, vec = registry.baseline("loop"), registry.baseline("vectorized")
-    lec = lecture_dot(results)
-    out += ["## The lecture's experiment: dot product of two 1e6 vectors", ""]
-    if lec:
-        out.append(f"The slide: for-loop {SLIDE['loop_ms']:.0f} ms, `np.dot` {SLIDE['vectorized_ms']:.0f} ms "
-                   f"(~{SLIDE['loop_ms'] / SLIDE['vectorized_ms']:.0f}x). On this machine: for-loop (`{loop}`) "
-                   f"**{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) **{lec['vectorized_ms']:.3f} ms**, "
-                   f"**{lec['speedup']:.0f}x** faster (fastest backend: {lec['fastest_backend']}, "
-                   f"{lec['fastest_ms']:.3f} ms). The slide's timing was a single `time.time()` "
-                   "around one call, which includes first-call effects; here each is the median of calibrated samples.")
-    else:
-        out.append(f"Not in these results (needs `dot` at n = 1e6 for both `{loop}` and `{vec}`).")
     out.append("")
     for part in parts:
         out += _part_lines(part, figures, len(parts) > 1, ref)
@@ -643,17 +829,8 @@ def _markdown(results: Results, figures: dict[str, str], sources: Sequence[str],
         out += ["Figures left out (nothing to draw):", ""]
         out += [f"- `{name}`: {why}" for name, why in left_out.items()]
         out.append("")
-
-    bad = [r for r in results if not r.ok]
-    if bad:
-        out += ["## Failures and skips", "", "Skipped points are marked x on the figures' bottom edge; the reason "
-                "is the footnote.", "", "| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
-        reasons = list(dict.fromkeys(r.reason for r in bad))
-        out += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | [^{reasons.index(r.reason) + 1}] |"
-                for r in bad]
-        out.append("")
-        out += [f"[^{i}]: {reason or 'no reason recorded'}" for i, reason in enumerate(reasons, 1)]
-        out.append("")
+    out += _skip_lines(results)
+    out += ["## Machine", "", *_machine_lines(results), ""]
     out += ["## Reproduce", "", "```",
             "pip install -e . && vecbench report --run    # measure, then write vecbench-report/",
             "vecbench report results/*.json -o my-report/  # redraw from saved files", "```", ""]
@@ -784,6 +961,19 @@ def write_report(results: Results, folder: str | Path = "vecbench-report", basel
         figures: dict[str, str] = {}
         left_out: dict[str, str] = {}
         drawn_cost = False
+        top: dict[str, Callable[[], Any]] = {}
+        lec = lecture_dot(results)
+        if lec:
+            top["lecture"] = lambda: plotting.fig_lecture(lec, SLIDE)
+        rows = summary_rows(results)
+        if rows:
+            top["summary"] = lambda: plotting.fig_summary(rows)
+        for name, draw in top.items():  # the first screen: drawn once, from everything
+            say(f"drawing {name}")
+            fig = draw()
+            _sign(fig, Part(results, tuple(sources)))
+            names += [p.name for p in plotting.save(fig, tmp, name)]
+            figures[name] = f"{name}.png"
         for part in parts:
             todo, skipped = _figures(part.results, baseline)
             left_out.update({f"{k}{part.suffix}": v for k, v in skipped.items()})

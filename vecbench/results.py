@@ -130,8 +130,11 @@ class Record:
     cpu_pressure: float | None = None  # share of the window some task waited for a CPU (Linux PSI)
     loadavg: float | None = None  # 1-minute load average at the end of the measurement
     contended: bool | None = None  # above vecbench.contention's thresholds
+    # Every measurement of this kernel at this size when it was measured more than once (vecbench.remeasure):
+    # {"median_s", "contention", "contended", "noisy", "kept"} per attempt, in order; empty: measured once.
+    attempts: tuple[Mapping[str, Any], ...] = ()
     # What the backend says about this measurement (Backend.record_facts): e.g. a cluster's tasks per
-    # call, chunk size, start-up and input load times (kept apart from the samples). JSON values.
+    # call, examples per chunk, workers. JSON values.
     facts: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -143,6 +146,7 @@ class Record:
                              f"{'a' if self.timing else 'no'} timing")
         object.__setattr__(self, "size", dict(self.size))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "attempts", tuple(dict(a) for a in self.attempts))
         object.__setattr__(self, "facts", dict(self.facts))
 
     @property
@@ -261,6 +265,7 @@ class Record:
             "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
             "contended": self.contended,
             **({"facts": dict(self.facts)} if self.facts else {}),
+            **({"attempts": [dict(a) for a in self.attempts]} if self.attempts else {}),
         }
 
     @classmethod
@@ -290,6 +295,7 @@ class Record:
             flops=int(d.get("flops") or 0), warnings=tuple(d.get("warnings") or ()),
             contention=d.get("contention"), cpu_pressure=d.get("cpu_pressure"), loadavg=d.get("loadavg"),
             contended=d.get("contended"), facts=dict(d.get("facts") or {}),
+            attempts=tuple(a for a in (d.get("attempts") or ()) if isinstance(a, Mapping)),
         )
 
 
@@ -367,6 +373,10 @@ class Results:
     # Your own computations measured here (vecbench.own): {op: {reference, rtol, atol, kernels: {name: {source,
     # jit, measured_in}}}}; their kernels are named by you, and each op's speedups are over its reference.
     own_ops: dict[str, Any] = field(default_factory=dict)
+    # Interleaved rounds (vecbench.rounds): the backends of one op and size timed in alternation, one entry per
+    # (op, label, dtype): {"op", "label", "dtype", "backends": [...], "rounds_s": [[s per call, one per backend]...],
+    # "contended": bool}; speedups with intervals come from these paired rounds where they exist.
+    paired: list[dict[str, Any]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -437,6 +447,7 @@ class Results:
             "peak_gflops": self.peak_gflops,
             "cold_compile_s": self.cold_compile_s,
             "own_ops": self.own_ops,
+            **({"paired": self.paired} if self.paired else {}),
             "results": [r.to_dict() for r in self.records],
         }
 
@@ -464,6 +475,7 @@ class Results:
             peak_gflops=dict(d.get("peak_gflops") or {}),
             cold_compile_s=dict(d.get("cold_compile_s") or {}),
             own_ops=dict(d.get("own_ops") or {}),
+            paired=[dict(p) for p in (d.get("paired") or []) if isinstance(p, dict)],
         )
 
     @classmethod
@@ -475,8 +487,9 @@ class Results:
         merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
                                      bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training),
                                      peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s),
-                                     own_ops=dict(parts[0].own_ops))
+                                     own_ops=dict(parts[0].own_ops), paired=list(parts[0].paired))
         for p in parts[1:]:
+            merged.paired += p.paired
             for k, v in p.own_ops.items():
                 merged.own_ops.setdefault(k, v)
             for k, v in p.peak_gflops.items():
@@ -700,6 +713,16 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
     return d
 
 
+def _paired_ok(p: Any) -> bool:
+    """One entry of ``paired``: names, and rounds of positive finite times, one per backend."""
+    if not (isinstance(p, dict) and all(isinstance(p.get(k), str) for k in ("op", "label", "dtype"))):
+        return False
+    names, rounds = p.get("backends"), p.get("rounds_s")
+    return (isinstance(names, list) and all(isinstance(n, str) for n in names) and isinstance(rounds, list)
+            and all(isinstance(r, list) and len(r) == len(names)
+                    and all(_number(x) and math.isfinite(x) and x > 0 for x in r) for r in rounds))
+
+
 def _check_results(d: dict[str, Any]) -> dict[str, Any]:
     if d.get("schema") not in READABLE_SCHEMAS:
         raise ValueError(f"unsupported schema {d.get('schema')!r}; expected one of {READABLE_SCHEMAS} "
@@ -714,6 +737,10 @@ def _check_results(d: dict[str, Any]) -> dict[str, Any]:
         obj = d.get(name, {})
         if not (isinstance(obj, dict) and all(_number(v) and math.isfinite(v) for v in obj.values())):
             raise ValueError(f"{name!r} must be an object of numbers; got {obj!r}")
+    paired = d.get("paired", [])
+    if not (isinstance(paired, list) and all(_paired_ok(p) for p in paired)):
+        raise ValueError("'paired' must be a list of objects with 'op', 'label', 'dtype', 'backends' (strings) and "
+                         "'rounds_s' (lists of positive numbers, one per backend)")
     d = dict(d, results=[_check_record(r, f"results[{i}]") for i, r in enumerate(d["results"])])
     for name in ("created", "vecbench", "source"):
         if name in d and not isinstance(d[name], str):

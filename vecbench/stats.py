@@ -43,6 +43,7 @@ __all__ = [
     "median_ci_coverage",
     "median_ci_from_summary",
     "min_samples_for",
+    "paired_ratio_ci",
     "ratio_ci",
     "relative_halfwidth",
     "sample_until",
@@ -139,6 +140,31 @@ def ratio_ci(num: tuple[float, float, float], den: tuple[float, float, float]) -
     up = math.hypot(math.log(nh / nm), math.log(dm / dl))
     down = math.hypot(math.log(nm / nl), math.log(dh / dm))
     return ratio * math.exp(-down), ratio, ratio * math.exp(up)
+
+
+def paired_ratio_ci(num: Sequence[float], den: Sequence[float],
+                    confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
+    """Interval of a ratio from paired rounds: ``(low, median, high)`` of the per-round ratios ``num[i] / den[i]``.
+
+    In interleaved rounds (:mod:`vecbench.rounds`) both kernels of round ``i``
+    ran within moments of each other, so a slow minute of the machine slows
+    both and cancels in their ratio; the per-round ratios are then one sample
+    whose median gets :func:`median_ci`'s distribution-free interval. No
+    independence between the two kernels is assumed (unlike :func:`ratio_ci`).
+
+    Returns
+    -------
+    (low, ratio, high) or None
+        None without a complete positive pair.
+    """
+    ratios = sorted(n / d for n, d in zip(num, den) if n > 0 and d > 0 and math.isfinite(n / d))
+    if not ratios:
+        return None
+    k = len(ratios)
+    med = ratios[k // 2] if k % 2 else 0.5 * (ratios[k // 2 - 1] + ratios[k // 2])
+    ci = median_ci(ratios, confidence)
+    assert ci is not None
+    return min(ci[0], med), med, max(ci[1], med)
 
 
 def _mwu_normal(a: Sequence[float], b: Sequence[float]) -> float:

@@ -38,7 +38,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Task", "Worker", "default_timeout", "kernel_modules"]
+__all__ = ["RoundsTask", "Task", "Worker", "default_timeout", "kernel_modules"]
 
 # Seconds a new worker may take to start (interpreter, numpy, vecbench imports).
 STARTUP_TIMEOUT_S = 120.0
@@ -63,6 +63,17 @@ class Task:
     imports: tuple[str, ...] = field(default_factory=tuple)
     # An op defined at run time (OpSpec.ship): a pickled callable that registers it here, run once.
     payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class RoundsTask:
+    """Interleaved rounds of one op and size (:class:`vecbench.rounds.Group`), answered with its ``paired`` entry."""
+
+    group: Any
+    threads: int | None
+    settings: Any
+    imports: tuple[str, ...] = field(default_factory=tuple)
+    payload: bytes = b""  # never sent with rounds: the kernels' measurement installed any computation before
 
 
 def kernel_modules(k: Any) -> tuple[str, ...]:
@@ -172,6 +183,13 @@ def _serve(conn: Any) -> None:
             continue
         stage = ["starting"]
         try:
+            if isinstance(task, RoundsTask):  # after the sweep: its kernels are compiled and validated here
+                from .harness import measure_rounds
+
+                for name in task.imports:
+                    importlib.import_module(name)
+                conn.send(("rounds", measure_rounds(task.group, task.settings, threads.set(task.threads))))
+                continue
             conn.send(("record", _measure(task, threads, refs, stage)))
         except BaseException as exc:  # noqa: BLE001  anything one kernel does costs that kernel only
             text = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
@@ -237,7 +255,7 @@ class Worker:
             code = self._reap()
             raise RuntimeError(f"vecbench worker process could not start: {_death(code)}") from None
 
-    def measure(self, task: Task, timeout_s: float) -> tuple[Any, str, str]:
+    def measure(self, task: Task | RoundsTask, timeout_s: float) -> tuple[Any, str, str]:
         """Run ``task`` in the worker; ``(record, "", "")`` or ``(None, reason, detail)``."""
         if not self._alive():
             self._reap()
@@ -253,7 +271,7 @@ class Worker:
             reply = self._conn.recv()
         except (EOFError, OSError):
             return None, _death(self._reap()), ""
-        if reply[0] == "record":
+        if reply[0] in ("record", "rounds"):
             if payload and task.payload:
                 self._sent = [*self._sent[-3:], payload]
             return reply[1], "", ""
