@@ -250,6 +250,12 @@ def test_ctrl_c_during_a_run_leaves_no_process_behind(tmp_path):
 @pytest.fixture(scope="module")
 def real_cluster():
     """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (the venv's dask CLI), stopped after."""
+    with _real_cluster() as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def _real_cluster():
     dask_cli = Path(sys.executable).with_name("dask")
     if not dask_cli.exists():
         pytest.skip(f"no dask command beside {sys.executable}: pip install 'vecbench[dask]'")
@@ -343,13 +349,16 @@ def test_gradient_of_an_X_three_times_larger_than_the_memory_limit(tmp_path):
             *vb.spec("logreg_grad").tol("float64"))
 
 
-def test_a_worker_killed_mid_run_costs_at_most_that_kernel(real_cluster, tmp_path):
-    """Last in the module: it kills one of the two workers of the shared cluster."""
+def test_a_worker_killed_mid_run_costs_at_most_that_kernel(tmp_path):
+    with _real_cluster() as (address, procs):  # its own cluster: one of its workers is killed
+        _kill_a_worker_mid_run(address, procs, tmp_path)
+
+
+def _kill_a_worker_mid_run(address, procs, tmp_path):
     import signal
 
     from vecbench.journal import journal_path
 
-    address, procs = real_cluster
     out = tmp_path / "r.json"
     sizes = ",".join(str(m) for m in range(200, 2200, 200))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
