@@ -185,8 +185,9 @@ def test_run_times_rounds_and_remeasures_in_process(monkeypatch):
     monkeypatch.setattr(harness, "measure", first_contended)
     monkeypatch.setattr(vecbench.contention, "wait_quiet", lambda s, *a, **k: 0.0)
     monkeypatch.setattr(remeasure, "budget_for", lambda sweep_s: 1e9)  # no dependence on how fast the sweep was
+    # A budget no load can exhaust: which backends get rounds must not depend on this machine's speed.
     res = vb.run(ops=["dot"], backends=ok, sizes=[2000], bandwidth=False, isolate=False,
-                 settings=harness.Settings.quick())
+                 settings=dataclasses.replace(harness.Settings.quick(), budget_s=600.0))
     assert all(len(r.attempts) == 2 and not r.is_contended for r in res)
     assert len(res.paired) == 1 and sorted(res.paired[0]["backends"]) == sorted(ok)
     assert len(res.paired[0]["rounds_s"]) >= rounds.MIN_ROUNDS
@@ -196,7 +197,8 @@ def test_rounds_in_the_worker_process():
     ok = available_backends("dot")[:2]
     from vecbench.harness import Settings
 
-    res = vb.run(ops=["dot"], backends=ok, sizes=[1000], bandwidth=False, settings=Settings.quick())
+    res = vb.run(ops=["dot"], backends=ok, sizes=[1000], bandwidth=False,
+                 settings=dataclasses.replace(Settings.quick(), budget_s=600.0))  # rounds certain under any load
     assert len(res.paired) == 1 and sorted(res.paired[0]["backends"]) == sorted(ok)
 
 
