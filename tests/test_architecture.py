@@ -94,7 +94,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 KNOWN = [
     ["vecbench.display", "vecbench.foreign", "vecbench.plotting", "vecbench.results"],
     ["vecbench.harness", "vecbench.worker"],
-    ["vecbench.html", "vecbench.report"],
 ]
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from . import registry
 from .crossover import crossover_lines, crossovers
 from .foreign import is_foreign
-from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
+from .results import Record, Results, Timing, baseline_medians, format_speedup, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
 from .rounds import paired_entry, paired_speedup
 
@@ -198,8 +198,7 @@ def axis_table(results: Results, op: str) -> list[str]:
     return lines
 
 
-def _x(v: float | None, digits: int = 3) -> str:
-    return f"{v:.{digits}g}x" if v is not None else "-"
+_x = format_speedup
 
 
 def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
@@ -995,11 +994,12 @@ def write_report(results: Results, folder: str | Path = "vecbench-report", basel
                 figures[full] = f"{full}.png"
         ref = reference()
         say("writing README.md")
-        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out, parts, ref))
+        md = _markdown(results, figures, sources, baseline, left_out, parts, ref)
+        (tmp / "README.md").write_text(md)
         names.append("README.md")
         say("writing report.html")
-        (tmp / "report.html").write_text(html.page(results, parts, {n: tmp / f"{n}.svg" for n in figures},
-                                                   sources, left_out, ref), encoding="utf-8")
+        (tmp / "report.html").write_text(html.page(results, md, {n: tmp / f"{n}.svg" for n in figures},
+                                                   [headline(p.results) for p in parts]), encoding="utf-8")
         names.append("report.html")
         return _move_into_place(tmp, folder, names)
     finally:

@@ -329,6 +329,11 @@ def untrusted(r: Record) -> bool:
     return r.is_contended or r.noisy
 
 
+def format_speedup(v: float | None, digits: int = 3) -> str:
+    """A ratio as ``12.3x`` (``digits`` significant digits), ``-`` when there is none."""
+    return f"{v:.{digits}g}x" if v is not None else "-"
+
+
 def format_time(s: float | None) -> str:
     """Seconds as a short readable string: ``0.00123`` -> ``"1.23 ms"``; None -> ``"-"``."""
     if s is None:
