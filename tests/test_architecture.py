@@ -90,12 +90,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-# Circles being taken apart (issue 22); this list only shrinks.
-KNOWN = [
-    ["vecbench.display", "vecbench.foreign", "vecbench.plotting", "vecbench.results"],
-]
-
-
 def test_the_graph_sees_every_kind_of_import():
     graph = import_graph()
     assert "vecbench.opspec" in graph["vecbench.operations.dot"]  # `from ..opspec import ...`
@@ -107,6 +101,6 @@ def test_the_graph_sees_every_kind_of_import():
 
 def test_no_two_modules_import_each_other():
     """No circle in the import graph, however long, with imports inside functions counted."""
-    found = [c for c in cycles(import_graph()) if c not in KNOWN]
+    found = cycles(import_graph())
     assert not found, "import circles (each a group of modules that import each other):\n" + "\n".join(
         " <-> ".join(c) for c in found)

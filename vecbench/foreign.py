@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .results import Record, Timing
+from .records import Record, Timing
 from .stats import median_ci, median_ci_from_summary
 
 __all__ = ["from_benchmark", "is_foreign", "x_name"]
