@@ -39,6 +39,7 @@ from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are 
     new_record,
     prepare,
 )
+from .records import UNAVAILABLE_LABEL, UNTRUSTED_PREDICTION
 from .registry import Kernel, OpSpec, Size, kernel, kernels, spec
 from .results import Record, Results
 
@@ -210,11 +211,6 @@ def _predicted_s(op: OpSpec, history: Record | Sequence[Record], size: Size, cap
     if stat == "min" and cap_s is not None:  # a stall cannot be told from work
         predicted = min(predicted, cap_s)
     return predicted
-
-
-# Said in a skip reason when only contended or noisy sizes were there to predict from: compare
-# counts such a skip as inconclusive (the machine was busy), not as a lost kernel.
-UNTRUSTED_PREDICTION = "from contended or noisy points only"
 
 
 def _budget_calls(op: OpSpec, size: Size, settings: Settings) -> int:
@@ -461,7 +457,7 @@ def run(
         results.created = journal.created or results.created
         done = {(r.op, r.backend, r.label, r.dtype): r for r in journal.records}
     for k in unavailable:
-        results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
+        results.records.append(Record(k.op.name, k.backend.name, {}, UNAVAILABLE_LABEL, dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
     measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess()
@@ -509,12 +505,6 @@ def run(
     if not results.machine:
         results.machine = machine_info()
     return results
-
-
-def _jsonable_sizes(sizes: SizesArg) -> Any:
-    if isinstance(sizes, str):
-        return sizes
-    return [dict(x) if isinstance(x, Mapping) else str(x) for x in sizes]
 
 
 class _Progress:

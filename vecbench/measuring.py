@@ -33,8 +33,8 @@ import numpy as np
 
 from .contention import Contention, Probe, wait_quiet
 from .data import inputs
+from .records import NOISY_SPREAD, NOISY_WARNING, Record, Timing
 from .registry import Kernel, OpSpec, Size
-from .results import NOISY_SPREAD, Record, Timing
 from .stats import relative_halfwidth, sample_until
 
 __all__ = ["Settings", "Prepared", "References", "prepare", "measure", "measure_rounds", "compile_time", "new_record"]
@@ -225,7 +225,7 @@ def measure(
     timing = p.timing(samples, loops)
     notes = []
     if timing.spread > NOISY_SPREAD and len(samples) >= 3:
-        notes.append(f"noisy: IQR is {timing.spread:.0%} of the median")
+        notes.append(f"{NOISY_WARNING}: IQR is {timing.spread:.0%} of the median")
     width = relative_halfwidth(samples)
     if settings.ci_target > 0 and width > settings.ci_target:
         notes.append(f"imprecise: the median's 95% interval is +-{width:.1%} after {len(samples)} samples "

@@ -27,7 +27,16 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from . import registry  # noqa: E402
 from .foreign import is_foreign, x_name  # noqa: E402
-from .records import Record, RecordSet, baseline_medians, interval, speedup, speedup_interval, untrusted  # noqa: E402
+from .records import (  # noqa: E402
+    Record,
+    RecordSet,
+    baseline_medians,
+    interval,
+    speedup,
+    speedup_interval,
+    sweeps_an_axis,
+    untrusted,
+)
 
 __all__ = ["backend_style", "save", "ALL_FIGURES"]
 
@@ -53,18 +62,13 @@ def _declared_styles() -> dict[str, dict[str, str]]:
             for b in registry.iter_backends() if "color" in b.style}
 
 
-def _sweeps_an_axis(r: Record) -> bool:
-    """Whether ``r`` is a point of a sweep over one of its op's extra axes (a batch size)."""
-    return bool(set(registry.axis_names(r.op)) & set(r.size))
-
-
 def _ok(results: RecordSet, **where: Any) -> list[Record]:
     return sorted((r for r in results.select(**where) if r.ok), key=lambda r: r.elements)
 
 
 def _ops(results: RecordSet) -> list[str]:
     # Sweeps over an extra axis (training's batch size) and foreign pytest-benchmark groups have their own figures.
-    return list(dict.fromkeys(r.op for r in results if r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op)))
+    return list(dict.fromkeys(r.op for r in results if r.ok and not sweeps_an_axis(r) and not is_foreign(r.op)))
 
 
 def _backends(results: RecordSet) -> list[str]:
@@ -121,7 +125,7 @@ def _skips(ax: Any, results: RecordSet, op: str, backends: Sequence[str]) -> boo
     marked = False
     for b in backends:
         for r in results.select(op=op, backend=b, status="skipped"):
-            if r.size and not _sweeps_an_axis(r):
+            if r.size and not sweeps_an_axis(r):
                 ax.plot([r.elements], [0.02], marker="x", ms=5, color=backend_style(b, backends)["color"],
                         transform=trans, clip_on=False, ls="none")
                 marked = True
@@ -382,7 +386,7 @@ def fig_axis(results: RecordSet, op: str) -> Figure | None:
     """
     spec = registry.spec(op)
     # Records from hand-edited files may lack size keys: only complete sizes are drawn.
-    recs = [r for r in results if r.op == op and r.ok and _sweeps_an_axis(r) and set(spec.size_keys) <= set(r.size)]
+    recs = [r for r in results if r.op == op and r.ok and sweeps_an_axis(r) and set(spec.size_keys) <= set(r.size)]
     if not recs or not spec.axes:
         return None
     axis = next(a for a in spec.axes if a.name in recs[0].size)
@@ -438,7 +442,7 @@ def fig_train_cost(histories: dict[str, dict[str, Any]]) -> Figure:
 def training_figures(results: RecordSet) -> dict[str, Figure]:
     """Figures of sweeps over an op's extra axis (time per epoch vs batch size), and cost curves."""
     figs: dict[str, Figure] = {}
-    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+    for op in dict.fromkeys(r.op for r in results if r.ok and sweeps_an_axis(r)):
         fig = fig_axis(results, op)
         if fig is not None:
             figs[op] = fig
@@ -548,7 +552,7 @@ def roofline_points(results: RecordSet) -> list[Record]:
     best: dict[tuple[str, str, str], Record] = {}
     for r in results:
         if (r.ok and r.flops and r.bytes and (not is_foreign(r.op) or r.op in results.own_ops)
-                and not _sweeps_an_axis(r)):
+                and not sweeps_an_axis(r)):
             k = (r.op, r.backend, r.dtype)
             if k not in best or r.elements > best[k].elements:
                 best[k] = r

@@ -13,17 +13,26 @@ import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Protocol
 
 import numpy as np
 
-from .stats import median_ci, ratio_ci
+from .stats import CONFIDENCE, median_ci, median_ci_from_summary, ratio_ci
 
-__all__ = ["NOISY_SPREAD", "STATUSES", "Record", "RecordSet", "Timing", "baseline_medians", "format_speedup",
-           "format_time", "interval", "speedup", "speedup_interval", "stats", "untrusted"]
+__all__ = ["NOISY_SPREAD", "NOISY_WARNING", "STATUSES", "UNAVAILABLE_LABEL", "UNTRUSTED_PREDICTION", "Record", "RecordSet", "Timing",
+           "baseline_medians", "format_speedup", "format_time", "interval", "skipped_on_a_busy_machine", "speedup", "sweeps_an_axis",
+           "speedup_interval", "stats", "untrusted"]
 
 # IQR/median above this is flagged as a noisy measurement.
 NOISY_SPREAD = 0.10
+# The warning a noisy record carries starts with this word (what Record.noisy reads back).
+NOISY_WARNING = "noisy"
+# The size label of the record kept for a kernel whose backend is unavailable (it has no size).
+UNAVAILABLE_LABEL = "-"
+# Said in a skip reason when only contended or noisy sizes were there to predict from: compare
+# counts such a skip as inconclusive (the machine was busy), not as a lost kernel.
+UNTRUSTED_PREDICTION = "from contended or noisy points only"
 
 
 STATUSES = ("ok", "failed", "skipped")
@@ -191,7 +200,13 @@ class Record:
     @property
     def noisy(self) -> bool:
         """IQR above NOISY_SPREAD of the median (a "noisy" warning)."""
-        return any(w.startswith("noisy") for w in self.warnings)
+        return any(w.startswith(NOISY_WARNING) for w in self.warnings)
+
+    @property
+    def backend_unavailable(self) -> bool:
+        """The record a run keeps for a kernel whose backend is not installed here (no size; the reason says
+        how to install it)."""
+        return self.status == "skipped" and self.label == UNAVAILABLE_LABEL
 
     @property
     def is_contended(self) -> bool:
@@ -291,13 +306,23 @@ def speedup(r: Record, base: Mapping[tuple[str, str, str], float]) -> float | No
 
 
 # ---------------------------------------------------------------- uncertainty of what is drawn
-def interval(r: Record) -> tuple[float, float, float]:
-    """(low, median, high): the record's 95% interval of the median, computed from its samples
-    for files written before intervals were stored; the bare median where neither exists."""
+def interval(r: Record, confidence: float = CONFIDENCE, summary: bool = False) -> tuple[float, float, float]:
+    """(low, median, high): the record's interval of the median at ``confidence``, the one rule.
+
+    From its samples (order statistics, :func:`vecbench.stats.median_ci`); else the stored 95%
+    interval (``ci_low_s``/``ci_high_s``; a file saved without samples), widened or narrowed by
+    the normal quantiles' ratio for another confidence; else, with ``summary``, the approximate
+    interval its IQR gives over the 3 samples a run took at least (an old file; the compare gate
+    asks for it); else the bare median. At 95% the first two agree: the stored interval is
+    computed from the same samples.
+    """
     med = r.median_s or 0.0
-    if r.ci_low_s is not None and r.ci_high_s is not None:
-        return min(r.ci_low_s, med), med, max(r.ci_high_s, med)
-    ci = median_ci(r.samples_s) if r.samples_s else None
+    ci = median_ci(r.samples_s, confidence) if r.samples_s else None
+    if ci is None and r.ci_low_s is not None and r.ci_high_s is not None:
+        widen = NormalDist().inv_cdf(0.5 + confidence / 2) / NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
+        ci = (med - widen * (med - r.ci_low_s), med + widen * (r.ci_high_s - med))
+    if ci is None and summary:
+        ci = median_ci_from_summary(med, r.iqr_s or 0.0, 3, confidence)
     return (min(ci[0], med), med, max(ci[1], med)) if ci else (med, med, med)
 
 
@@ -360,3 +385,15 @@ class RecordSet(Protocol):
     def baseline_of(self, op: str) -> str | None: ...
 
     def select(self, **where: Any) -> list[Record]: ...
+
+
+def skipped_on_a_busy_machine(r: Record) -> bool:
+    """A size skipped by the time budget on a prediction from contended or noisy points only."""
+    return r.status == "skipped" and UNTRUSTED_PREDICTION in (r.reason or "")
+
+
+def sweeps_an_axis(r: Record) -> bool:
+    """Whether ``r`` is a point of a sweep over one of its op's extra axes (a batch size)."""
+    from .registry import axis_names
+
+    return bool(set(axis_names(r.op)) & set(r.size))

@@ -70,7 +70,8 @@ class Kernel:
 
     @property
     def name(self) -> str:
-        return self.op.name
+        """The kernel's own name, ``<op>_<backend>`` (its ``__name__``); the op's is ``k.op.name``."""
+        return self.__name__
 
     @property
     def available(self) -> bool:

@@ -357,7 +357,6 @@ def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
 
 
 # ---------------------------------------------------------------- loading any file
-_STATUSES = ("ok", "failed", "skipped")
 _TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops", "transfer_in_s",
           "transfer_out_s")
 
@@ -391,7 +390,7 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
                                                       for k, x in v.items()), "an object of whole numbers")
     d["size"] = {k: int(v) for k, v in d["size"].items()}
     need("threads", lambda v: _number(v) and v == int(v), "a whole number", 0)
-    need("status", lambda v: v in _STATUSES, f"one of {list(_STATUSES)}")
+    need("status", lambda v: v in STATUSES, f"one of {list(STATUSES)}")
     need("reason", lambda v: isinstance(v, str), "a string", "")
     need("samples_s", lambda v: isinstance(v, list) and all(_number(x) for x in v), "a list of numbers", [])
     for name in ("loops_per_sample", "bytes", "flops"):
