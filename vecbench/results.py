@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .foreign import machine_from_schema1, read_pytest_benchmark
 from .records import (  # noqa: F401  (re-exported: the records of a results file)
     NOISY_SPREAD,
     STATUSES,
@@ -46,7 +47,6 @@ from .records import (  # noqa: F401  (re-exported: the records of a results fil
     stats,
     untrusted,
 )
-from .stats import median_ci, median_ci_from_summary
 
 __all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats",
            "write_json_atomic", "check_writable", "load"]
@@ -163,7 +163,7 @@ class Results:
             raise ValueError(f"results: unsupported schema {d.get('schema')!r}; expected one of {READABLE_SCHEMAS}")
         machine = dict(d.get("machine") or {})
         if d.get("schema") == 1:
-            machine = _machine_from_schema1(machine)
+            machine = machine_from_schema1(machine)
         return cls(
             records=[_record_from(i, r) for i, r in enumerate(d.get("results", []))],
             machine=machine,
@@ -281,79 +281,6 @@ def _record_from(i: int, d: Any) -> Record:
         who = " ".join(str(d.get(k, "?")) for k in ("op", "backend", "label", "dtype")) if isinstance(d, dict) else ""
         what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"record {i} ({who}): {what}") from None
-
-
-def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
-    """Schema 1's machine block (NumPy and Numba facts at the top) in schema 2's shape."""
-    m = dict(m)
-    backends = dict(m.get("backends") or {})
-    if "numpy" in m and "numpy" not in backends:
-        blas = [b for b in m.get("blas", []) if isinstance(b, dict) and b.get("user_api") == "blas"]
-        # NumPy's own BLAS (its wheels bundle it under numpy.libs), not another package's that was loaded too.
-        own = [b for b in blas if "numpy" in str(b.get("filepath", ""))]
-        backends["numpy"] = {"available": True, "version": m.pop("numpy"), "blas": own or blas}
-    if isinstance(m.get("numba"), dict) and "numba" not in backends:
-        backends["numba"] = m.pop("numba")
-    m["backends"] = backends
-    return m
-
-
-def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
-    from .foreign import from_benchmark
-
-    records = []
-    for bench in d.get("benchmarks", []):
-        info = bench.get("extra_info", {})
-        if "op" not in info:  # any other suite: group -> op, test function -> series, numeric param -> size
-            records.append(from_benchmark(bench))
-            continue
-        st = bench["stats"]
-        # pytest-benchmark's own statistics (over all rounds) are kept as they are.
-        samples = tuple(st.get("data") or ())
-        ci = median_ci(samples) if samples else None
-        warnings: tuple[str, ...] = ()
-        if ci is None and st.get("rounds"):
-            ci = median_ci_from_summary(st["median"], st.get("iqr") or 0.0, int(st["rounds"]))
-            warnings = ("summary statistics only (saved without --benchmark-save-data): "
-                        "interval approximated as median +- 1.82 IQR / sqrt(rounds)",)
-        timing = Timing(
-            samples_s=samples,
-            loops_per_sample=int(st.get("iterations", 1)),
-            min_s=st["min"], median_s=st["median"], iqr_s=st["iqr"],
-            first_call_s=info.get("first_call_s"),
-            compile_time_s=info.get("compile_time_s"),
-            from_cache=info.get("from_cache"),
-            ci_low_s=ci[0] if ci else None, ci_high_s=ci[1] if ci else None,
-        )
-        records.append(Record(
-            op=info["op"], backend=info["backend"], size=info["size"], label=info["label"],
-            dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
-            bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)), warnings=warnings,
-        ))
-    own_ops = {b["extra_info"]["op"]: b["extra_info"]["own_op"] for b in d.get("benchmarks", [])
-               if isinstance(b.get("extra_info"), dict) and isinstance(b["extra_info"].get("own_op"), dict)}
-    machine = dict(d.get("machine_info", {}))
-    vb_info = machine.get("vecbench", {})
-    extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
-    bandwidth: dict[str, float] = next((e["bandwidth_gbps"] for e in extras if "bandwidth_gbps" in e), {})
-    vb_machine = dict(vb_info.get("machine", machine))
-    if "backends" not in vb_machine:
-        vb_machine = _machine_from_schema1(vb_machine)
-    # Facts known only once a kernel ran (Numba's threading layer) come per benchmark.
-    for e in extras:
-        for name, facts in (e.get("backend_facts") or {}).items():
-            vb_machine["backends"].setdefault(name, {}).update(facts)
-        if "threading_layer" in e:  # written by vecbench 0.1's suite
-            vb_machine["backends"].setdefault("numba", {})["threading_layer"] = e["threading_layer"]
-    return Results(
-        records=records,
-        machine=vb_machine,
-        bandwidth_gbps=bandwidth or vb_info.get("bandwidth_gbps", {}),
-        created=d.get("datetime", ""),
-        vecbench=vb_info.get("version", ""),
-        source="pytest-benchmark",
-        own_ops=own_ops,
-    )
 
 
 # ---------------------------------------------------------------- loading any file
@@ -478,7 +405,7 @@ def load(path: str | os.PathLike[str]) -> Results:
             f"got {type(d).__name__ if d is not None else 'null'}")
     try:
         if "benchmarks" in d and "machine_info" in d:
-            res = _from_pytest_benchmark(d)
+            res = Results(**read_pytest_benchmark(d))
             d2 = _check_results({"schema": SCHEMA, "results": [r.to_dict() for r in res.records]})
             return dataclasses.replace(res, records=[_record_from(i, r) for i, r in enumerate(d2["results"])])
         return Results.from_dict(_check_results(d))
