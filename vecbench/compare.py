@@ -36,7 +36,7 @@ median). Inconclusive passes the gate unless ``strict``.
 
 With the default sampling, on synthetic samples with outliers, the gate's
 false-alarm rate on unchanged code and its power against a 10% slowdown are
-measured in ``tests/test_compare.py`` and quoted in the README.
+measured in ``tests/test_compare.py`` and quoted in docs/compare.md.
 """
 
 from __future__ import annotations

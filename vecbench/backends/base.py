@@ -23,7 +23,7 @@ object; they never name one. A backend declares
 - :meth:`metadata`: what it adds to a results file's machine block.
 
 Subclass it in one module and register an instance, or publish it through
-the ``vecbench.backends`` entry-point group (see the README).
+the ``vecbench.backends`` entry-point group (see docs/adding-a-backend.md).
 """
 
 from __future__ import annotations
