@@ -32,7 +32,6 @@ from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are 
     Prepared,
     References,
     Settings,
-    _with_contention,
     compile_time,
     measure,
     measure_rounds,
