@@ -426,7 +426,7 @@ def _results_table(results: Any, title: str) -> Any:
     base_times = baseline_medians(results, vec)
     bw = results.bandwidth_gbps.get("best")
     for r in results:
-        if r.status == "skipped" and r.label == "-":  # a backend that is not installed: one line below the table
+        if r.backend_unavailable:  # one line below the table
             continue
         sp = speedup(r, base_times)
         speed = f"{sp:.2f}x" if sp is not None else "-"
@@ -447,7 +447,7 @@ def _print_reasons(results: Any, console: Any) -> None:
     with its install command (never one line per kernel), printed exactly as written."""
     missing: dict[str, Any] = {}
     for r in results:
-        if r.status == "skipped" and r.label == "-":  # the harness's record of an unavailable backend
+        if r.backend_unavailable:
             missing.setdefault(r.backend, r)
     for backend, r in missing.items():
         console.print(f"[yellow]not installed[/yellow] {_esc(backend)}: {_esc(r.reason)}", highlight=False)
@@ -530,9 +530,11 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
         color = "yellow" if contended(results.bandwidth_gbps) or results.bandwidth_gbps.get("memory") == 0.0 else "default"
         console.print(f"[{color}]measured memory bandwidth: {results.bandwidth_gbps['best']:.1f} GB/s (best of STREAM "
                       f"copy/triad; {_esc(describe(results.bandwidth_gbps))})[/{color}]", highlight=False)
-    noisy = [r for r in results if any(w.startswith("noisy") for w in r.warnings)]
+    noisy = [r for r in results if r.noisy]
     if noisy:
-        console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > 10% of median): rerun on a quieter machine "
+        from .records import NOISY_SPREAD
+
+        console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > {NOISY_SPREAD:.0%} of median): rerun on a quieter machine "
                       "or raise --repeats/--min-time[/yellow]")
     _print_contention(results, console)
     console.print(f"wrote {out}")

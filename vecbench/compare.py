@@ -36,7 +36,7 @@ median). Inconclusive passes the gate unless ``strict``.
 
 With the default sampling, on synthetic samples with outliers, the gate's
 false-alarm rate on unchanged code and its power against a 10% slowdown are
-measured in ``tests/test_compare.py`` and quoted in the README.
+measured in ``tests/test_compare.py`` and quoted in docs/compare.md.
 """
 
 from __future__ import annotations
@@ -44,21 +44,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
-from .results import Record, Results
+from .records import skipped_on_a_busy_machine
+from .results import Record, Results, interval
 from .stats import (
     CONFIDENCE,
     mann_whitney_p,
-    median_ci,
-    median_ci_from_summary,
     ratio_ci,
 )
-
-# harness.UNTRUSTED_PREDICTION, repeated here so that compare never imports the harness
-# (tests/test_compare.py checks that the two stay equal).
-UNTRUSTED_PREDICTION = "from contended or noisy points only"
 
 __all__ = ["ALPHA", "DEFAULT_FAIL_ABOVE", "Comparison", "Row", "compare", "parse_fail_above", "verdict"]
 
@@ -144,20 +138,15 @@ def parse_fail_above(values: Iterable[str] | None) -> tuple[float, dict[str, flo
 
 
 def _interval(rec: Record, where: str, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """(low, median, high) of a record's median; raises for a median that is not a positive time."""
+    """(low, median, high) of a record's median (:func:`vecbench.records.interval`, with the IQR's summary
+    interval for old files); raises for a median that is not a positive time."""
     name = f"{where}: {rec.op} {rec.backend} {rec.label} {rec.dtype}"
     med = rec.median_s
     if med is None or not math.isfinite(med) or med <= 0:
         raise ValueError(f"compare: {name} has median {med!r}; need a positive, finite time")
     if rec.samples_s and not all(math.isfinite(x) for x in rec.samples_s):
         raise ValueError(f"compare: {name} has non-finite samples; need positive, finite times")
-    ci = median_ci(rec.samples_s, confidence) if rec.samples_s else None
-    if ci is None and rec.ci_low_s is not None and rec.ci_high_s is not None:
-        widen = (NormalDist().inv_cdf(0.5 + confidence / 2) / NormalDist().inv_cdf(0.5 + CONFIDENCE / 2))
-        ci = (med - widen * (med - rec.ci_low_s), med + widen * (rec.ci_high_s - med))
-    if ci is None:  # an old file without samples: what its IQR says, over the 3 samples a run took at least
-        ci = median_ci_from_summary(med, rec.iqr_s or 0.0, 3, confidence)
-    lo, hi = ci
+    lo, _, hi = interval(rec, confidence, summary=True)
     tiny = med * 1e-6  # a zero lower end (summary approximation) would make the ratio's interval infinite
     return max(min(lo, med), tiny), med, max(hi, med)
 
@@ -208,7 +197,7 @@ def _why(slowed: Record, other: Record, side: str) -> str:
 def _lost(base: Record, new: Record | None) -> Row:
     if new is None:
         return Row(base.key, "missing", base, None, note="not in the new file")
-    if new.status == "skipped" and UNTRUSTED_PREDICTION in new.reason:
+    if skipped_on_a_busy_machine(new):
         # The budget predictor had only sizes timed on a busy machine to go by.
         return Row(base.key, "inconclusive", base, new, note=f"skipped on a busy machine: {new.reason}")
     return Row(base.key, new.status, base, new, note=new.reason)

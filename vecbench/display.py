@@ -14,7 +14,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from .results import Record, Results, format_time
+from .records import Record, RecordSet, format_time
 
 __all__ = ["html_table", "plot", "rows", "to_pandas"]
 
@@ -28,7 +28,7 @@ def _n(r: Record) -> int | None:
     return r.elements if r.size else None
 
 
-def rows(results: Results) -> list[dict[str, Any]]:
+def rows(results: RecordSet) -> list[dict[str, Any]]:
     """One dict per record, with the op's baseline and the speedup over it (None where either is missing)."""
     base_of = {op: results.baseline_of(op) for op in dict.fromkeys(r.op for r in results)}
     medians = {(r.op, r.label, r.dtype, r.backend): r.median_s for r in results if r.ok}
@@ -49,7 +49,7 @@ def rows(results: Results) -> list[dict[str, Any]]:
     return out
 
 
-def to_pandas(results: Results) -> Any:
+def to_pandas(results: RecordSet) -> Any:
     """:func:`rows` as a pandas DataFrame (columns :data:`COLUMNS`)."""
     try:
         import pandas as pd
@@ -65,7 +65,7 @@ def _ci(row: dict[str, Any]) -> str:
     return f"±{max(med - lo, hi - med) / med:.1%}"
 
 
-def html_table(results: Results, limit: int = 500) -> str:
+def html_table(results: RecordSet, limit: int = 500) -> str:
     """The records as an HTML table (Jupyter shows it for a Results value); failures say why."""
     rs = rows(results)
     head = ("op", "n", "kernel", "median", "95% CI", "speedup", "GB/s", "GFLOP/s", "compile", "status")
@@ -87,7 +87,7 @@ def html_table(results: Results, limit: int = 500) -> str:
     return "\n".join(out) + "</div>"
 
 
-def plot(results: Results, ops: Sequence[str] | None = None) -> Any:
+def plot(results: RecordSet, ops: Sequence[str] | None = None) -> Any:
     """:func:`vecbench.plotting.fig_results`, detached from pyplot (so a notebook shows it once, where returned)."""
     from . import plotting
 

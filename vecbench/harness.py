@@ -1,22 +1,15 @@
-"""Validate, warm up, calibrate and time every kernel over a size sweep.
+"""Run a sweep: sizes, order, time budget, the journal, re-measuring and rounds; one kernel at a time.
 
-The rules this module exists for:
+Each measurement itself (warm-up, validation against the float64 reference, calibration,
+samples) is :func:`vecbench.measuring.measure`, run in a worker process (:mod:`vecbench.worker`)
+or, with ``isolate=False``, here; its names are re-exported from this module. What this
+module adds:
 
-- inputs come from :mod:`vecbench.data` (seeded, cached): every backend gets
-  the same arrays and generation is never timed; nor are validation and the
-  ``python`` backend's list conversion (:meth:`Kernel.bind`);
-- each kernel's first call is its warm-up: JIT compilation (or loading from
-  Numba's disk cache) happens there and is stored as ``compile_time_s``,
-  never inside a sample;
-- the warm-up result is compared with the float64 NumPy reference before any
-  timing; a mismatch or an exception marks the record ``failed`` and the run
-  goes on;
-- ``time.perf_counter_ns``, with the loop count calibrated so one sample lasts
-  at least ``min_sample_s``; ``repeats`` samples; min, median and IQR kept;
-- a time budget per measurement: a size whose predicted cost (one call,
-  scaled from the last size by the op's work, times the calls a measurement
-  makes) would exceed it is ``skipped`` with the reason (pure Python at
-  n = 1e8), never silently; so are the larger sizes after it.
+- a time budget per measurement: a size whose predicted cost (a least-squares fit over the
+  sizes measured so far, times the calls a measurement makes) would exceed it is ``skipped``
+  with the reason (pure Python at n = 1e8), never silently; so are sizes whose inputs would
+  not fit in memory;
+- one failing kernel does not stop a run; each finished record goes to the journal.
 
 The harness never imports matplotlib.
 """
@@ -25,50 +18,33 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import math
 import os
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import __version__
-from .contention import Contention, Probe, wait_quiet
-from .data import inputs
 from .journal import Journal
 from .machine import machine_info, thread_limit
+from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are what callers and tests name)
+    Prepared,
+    References,
+    Settings,
+    compile_time,
+    measure,
+    measure_rounds,
+    new_record,
+    prepare,
+)
+from .records import UNAVAILABLE_LABEL, UNTRUSTED_PREDICTION
 from .registry import Kernel, OpSpec, Size, kernel, kernels, spec
-from .results import NOISY_SPREAD, Record, Results, Timing
-from .stats import relative_halfwidth, sample_until
+from .results import Record, Results
 
 __all__ = ["Settings", "Prepared", "prepare", "run", "measure", "measure_rounds", "resolve_sizes", "sweep_of", "budget_reason",
            "static_estimate_s", "compile_time", "new_record"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How a run measures. Defaults suit a full sweep; ``quick`` ones a smoke run."""
-
-    min_sample_s: float = 0.01
-    repeats: int = 7  # the minimum; sampling goes on until the median's interval is within ci_target
-    budget_s: float = 5.0
-    seed: int = 0
-    ci_target: float = 0.02  # relative half-width of the median's 95% interval; 0: exactly `repeats`
-    max_samples: int = 100
-    wait_quiet_s: float = 0.0  # wait up to this long for a quiet machine before each kernel
-    remeasure: int = 3  # measurements at most of a contended or noisy record, after the sweep (vecbench.remeasure)
-    rounds: int = 15  # interleaved rounds per op and size for paired speedups (vecbench.rounds); 0: none
-
-    @classmethod
-    def quick(cls) -> Settings:
-        # A smoke run of everything (eight backends, ten ops) in well under 20 s warm: a looser interval target
-        # and fewer samples than a full sweep; the intervals stored say how precise each median is.
-        return cls(min_sample_s=0.003, repeats=3, budget_s=0.3, ci_target=0.05, max_samples=6, remeasure=2,
-                   rounds=7)
 
 
 SizesArg = str | Sequence[int | float | Size]
@@ -123,229 +99,6 @@ def sweep_of(op: OpSpec, sizes: SizesArg) -> list[dict[str, int]]:
     if dicts and numbers:
         raise TypeError(f"{op.name}: sizes mixes numbers and size dicts")
     return resolve_sizes(op, sizes=dicts) if dicts else resolve_sizes(op, numbers=numbers)
-
-
-# ---------------------------------------------------------------- one measurement
-def _time(fn: Callable[..., Any], args: tuple[Any, ...], loops: int) -> float:
-    t0 = time.perf_counter_ns()
-    for _ in range(loops):
-        fn(*args)
-    return (time.perf_counter_ns() - t0) * 1e-9
-
-
-def _calibrate(fn: Callable[..., Any], args: tuple[Any, ...], min_sample_s: float, first_s: float) -> int:
-    """Loops per sample so that one sample lasts at least ``min_sample_s`` (timeit-style)."""
-    loops = max(1, int(min_sample_s / max(first_s, 1e-9)))
-    while True:
-        t = _time(fn, args, loops)
-        if t >= min_sample_s:
-            return loops
-        loops = max(loops + 1, math.ceil(loops * min_sample_s / max(t, 1e-9) * 1.1))
-
-
-def _check(k: Kernel, result: Any, expected: Any, dtype: str) -> str:
-    """Empty string when ``result`` matches the reference, else the reason."""
-    rtol, atol = k.op.tol(dtype)
-    if isinstance(expected, tuple) and not (isinstance(result, tuple) and len(result) == len(expected)):
-        got_n = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
-        return f"wrong result: expected a tuple of {len(expected)} results, got {got_n}"
-    pairs = list(zip(result, expected)) if isinstance(expected, tuple) else [(result, expected)]
-    for got, want in pairs:
-        got = np.asarray(got, dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        if got.shape != want.shape:
-            return f"wrong result shape {got.shape}, expected {want.shape}"
-        if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            with np.errstate(all="ignore"):
-                diff = np.abs(got - want)
-                err = np.nanmax(diff / (atol + rtol * np.abs(want)))
-                rel = np.nanmax(diff / np.abs(want)) if np.any(want != 0) else np.inf
-            return (f"result differs from {k.op.reference_label} by {err:.3g}x the tolerance: max abs error "
-                    f"{np.nanmax(diff):.3g}, max rel error {rel:.3g} (rtol={rtol:g}, atol={atol:g})")
-    return ""
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A kernel warmed up on validated inputs, ready to be timed (or ``reason`` why not).
-
-    ``record`` is the record without a timing; ``first_call_s`` the warm-up
-    call; ``compiled``/``from_cache`` what the backend says that call did.
-    """
-
-    core: Callable[..., Any] | None
-    args: tuple[Any, ...]
-    record: Record
-    first_call_s: float | None = None
-    jit: bool = False
-    compiled: bool = False
-    from_cache: bool | None = None
-    reason: str = ""
-    transfers: Mapping[str, float] = dataclasses.field(default_factory=dict)  # Backend.transfer_times()
-
-    def timing(self, samples_s: Sequence[float], loops: int, min_s: float | None = None) -> Timing:
-        """The :class:`Timing` of this kernel from its samples (``min_s`` overrides the samples' min)."""
-        t = Timing.from_samples(samples_s, loops, first_call_s=self.first_call_s, from_cache=self.from_cache,
-                                transfer_in_s=self.transfers.get("in"), transfer_out_s=self.transfers.get("out"))
-        if min_s is not None:
-            t = dataclasses.replace(t, min_s=min_s)
-        compile_s = compile_time(self, t.min_s)
-        if self.transfers.get("startup"):  # a device context created in prepare: start-up, kept with compile time
-            compile_s = (compile_s or 0.0) + self.transfers["startup"]
-        return dataclasses.replace(t, compile_time_s=compile_s)
-
-
-def new_record(k: Kernel, size: Size, dtype: str, threads: int, **fields: Any) -> Record:
-    """A record for ``k`` at ``size`` with its byte and flop counts filled in."""
-    item = np.dtype(dtype).itemsize
-    return Record(k.op.name, k.backend.name, dict(size), k.op.label(size), dtype, threads,
-                  bytes=int(k.op.nbytes(size, item)), flops=int(k.op.flops(size)), **fields)
-
-
-def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, seed: int = 0,
-            expected: Any = None) -> Prepared:
-    """Untimed part of a measurement: inputs, validation, warm-up call, check vs the reference.
-
-    The warm-up is the first call: JIT compilation (or a load from a disk
-    cache, or a framework's trace) happens there, so no sample ever contains
-    it; the backend says whether it compiled. Exceptions from ``k`` become
-    ``reason`` (the kernel is not timed).
-    """
-    rec = new_record(k, size, dtype, threads, status="failed", reason="not measured")
-    args = inputs(k.op, size, dtype, seed=seed)
-    backend = k.backend
-    try:
-        core, core_args, call = k.bind(*args)  # validation, list conversion, out=
-        if expected is None:
-            expected = k.op.reference(*args)
-        before = backend.compile_state(k)
-        t0 = time.perf_counter_ns()
-        raw = core(*core_args)
-        first = (time.perf_counter_ns() - t0) * 1e-9
-        compiled, from_cache = backend.compiled(k, before, backend.compile_state(k), core_args)
-        reason = _check(k, k.finish(raw, call), expected, dtype)
-        facts = backend.record_facts(k.op.name, core_args)
-        rec = dataclasses.replace(rec, facts=facts) if facts else rec
-        return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason,
-                        dict(backend.transfer_times()))
-    except (KeyboardInterrupt, MemoryError):
-        raise
-    except Exception as exc:  # a broken kernel is reported, the run goes on
-        rec = dataclasses.replace(rec, warnings=(traceback.format_exc(limit=-3),))
-        return Prepared(None, (), rec, reason=f"{type(exc).__name__}: {exc}".strip())
-
-
-def compile_time(p: Prepared, steady_s: float) -> float | None:
-    """``compile_time_s``: the first call's excess over a steady call.
-
-    0 for a JIT kernel already compiled earlier in this process; None for
-    backends that do not compile.
-    """
-    if not p.jit:
-        return None
-    if not p.compiled or p.first_call_s is None:
-        return 0.0
-    return max(0.0, p.first_call_s - steady_s)
-
-
-def measure(
-    k: Kernel,
-    size: Size,
-    dtype: str = "float64",
-    settings: Settings = Settings(),
-    threads: int = 1,
-    expected: Any = None,
-) -> Record:
-    """Validate and time one kernel at one size; never raises for a kernel's fault.
-
-    The returned record is complete: samples and their statistics, the 95%
-    interval of the median (``ci_low_s``/``ci_high_s``), and how busy the rest
-    of the machine was while it was timed (``contention``, ``cpu_pressure``,
-    ``loadavg``, ``contended``; see :mod:`vecbench.contention`).
-
-    Sampling is adaptive (:func:`vecbench.stats.sample_until`): at least
-    ``settings.repeats`` samples, then more until the interval's half-width is
-    within ``settings.ci_target`` of the median, ``settings.max_samples`` are
-    taken, or half of ``settings.budget_s`` has been spent on samples.
-    """
-    if settings.wait_quiet_s > 0:
-        wait_quiet(settings.wait_quiet_s)
-    probe = Probe().start()  # the whole measurement: the warm-up is where a stall would mislead the budget
-    p = prepare(k, size, dtype, threads, settings.seed, expected)
-    rec = p.record
-    if p.reason or p.core is None:
-        return _with_contention(rec.with_status("failed", p.reason), probe.stop())
-    gc_was = gc.isenabled()
-    gc.disable()  # as timeit does: no collector pauses inside a sample
-    try:
-        loops = _calibrate(p.core, p.args, settings.min_sample_s, p.first_call_s or 0.0)
-        core, args = p.core, p.args
-        samples = sample_until(lambda: _time(core, args, loops) / loops, settings.repeats, settings.ci_target,
-                               max(settings.max_samples, settings.repeats), settings.budget_s / 2)
-    except Exception as exc:
-        return _with_contention(rec.with_status("failed", f"{type(exc).__name__} while timing: {exc}"), probe.stop())
-    finally:
-        if gc_was:
-            gc.enable()
-    timing = p.timing(samples, loops)
-    notes = []
-    if timing.spread > NOISY_SPREAD and len(samples) >= 3:
-        notes.append(f"noisy: IQR is {timing.spread:.0%} of the median")
-    width = relative_halfwidth(samples)
-    if settings.ci_target > 0 and width > settings.ci_target:
-        notes.append(f"imprecise: the median's 95% interval is +-{width:.1%} after {len(samples)} samples "
-                     f"(target +-{settings.ci_target:.0%})")
-    return _with_contention(rec.with_timing(timing, *notes), probe.stop())
-
-
-def measure_rounds(group: Any, settings: Settings = Settings(), threads: int = 1,
-                   expected: Any = None) -> dict[str, Any] | None:
-    """Time the backends of one :class:`vecbench.rounds.Group` in interleaved rounds; its ``paired`` entry.
-
-    Each backend is prepared again (inputs, validation, warm-up: already
-    compiled when the sweep ran in this process) and sampled with the loops
-    its sweep calibrated; a backend that fails here is left out of the
-    rounds (its record stands). None when fewer than two backends remain.
-    """
-    from . import registry
-    from .rounds import interleave
-
-    probe = Probe().start()
-    names, samplers = [], []
-    if expected is None:  # one reference for every backend of the group
-        op = registry.spec(group.op)
-        expected = op.reference(*inputs(op, group.size, group.dtype, seed=settings.seed))
-    for name, loops in zip(group.backends, group.loops):
-        p = prepare(registry.kernel(group.op, name), group.size, group.dtype, threads, settings.seed, expected)
-        if p.reason or p.core is None:
-            continue
-        names.append(name)
-        samplers.append(lambda core=p.core, args=p.args, loops=loops: _time(core, args, loops) / loops)
-    if len(names) < 2:
-        return None
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        rows = interleave(samplers, group.rounds, group.time_limit_s)
-    finally:
-        if gc_was:
-            gc.enable()
-    c = probe.stop()
-    return group.entry(names, rows, None if c.fraction is None else round(c.fraction, 4), c.contended)
-
-
-def _with_contention(rec: Record, c: Contention) -> Record:
-    """``rec`` with how busy the machine was while it was measured (and a warning when it was)."""
-    measured = c.fraction is not None or c.cpu_pressure is not None
-    note = c.warning() if c.contended else "" if measured else f"contention not measured ({c.method})"
-    return dataclasses.replace(
-        rec,
-        contention=None if c.fraction is None else round(c.fraction, 4),
-        cpu_pressure=None if c.cpu_pressure is None else round(c.cpu_pressure, 4),
-        loadavg=c.loadavg,
-        contended=c.contended if measured else None,
-        warnings=(*rec.warnings, note) if note else rec.warnings,
-    )
 
 
 def _available_memory() -> int:
@@ -460,11 +213,6 @@ def _predicted_s(op: OpSpec, history: Record | Sequence[Record], size: Size, cap
     return predicted
 
 
-# Said in a skip reason when only contended or noisy sizes were there to predict from: compare
-# counts such a skip as inconclusive (the machine was busy), not as a lost kernel.
-UNTRUSTED_PREDICTION = "from contended or noisy points only"
-
-
 def _budget_calls(op: OpSpec, size: Size, settings: Settings) -> int:
     """Calls the time budget is counted over: a sweep over steps (an epoch) is budgeted per call,
     any other size over warm-up, calibration and the minimum samples."""
@@ -517,9 +265,8 @@ def _check_run_args(dtypes: Sequence[str], threads: int | None) -> None:
 class _InProcess:
     """Measures in this process (``isolate=False``): faster to start, but a crash ends the run."""
 
-    def __init__(self, seed: int):
-        self.seed = seed
-        self.refs: dict[tuple[str, str, str], Any] = {}
+    def __init__(self) -> None:
+        self.refs = References()
 
     def __enter__(self) -> _InProcess:
         return self
@@ -529,11 +276,7 @@ class _InProcess:
 
     def measure(self, k: Kernel, size: Size, dt: str, settings: Settings, nthreads: int | None,
                 threads: int | None) -> Record:
-        key = (k.op.name, k.op.label(size), dt)
-        if key not in self.refs:  # one op's references at a time
-            self.refs = {r: v for r, v in self.refs.items() if r[0] == k.op.name}
-            self.refs[key] = k.op.reference(*inputs(k.op, size, dt, seed=settings.seed))
-        return measure(k, size, dt, settings, nthreads or 1, self.refs[key])
+        return measure(k, size, dt, settings, nthreads or 1, self.refs.get(k.op, size, dt, settings.seed))
 
     def rounds(self, group: Any, settings: Settings, nthreads: int | None, threads: int | None) -> dict[str, Any] | None:
         return measure_rounds(group, settings, nthreads or 1)
@@ -570,7 +313,7 @@ class _Isolated:
         payload = k.op.ship(k.backend.name) if k.op.ship is not None else b""
         if payload is None:  # an op defined at run time that cannot be sent to a worker: measured here
             if self.local is None:
-                self.local = _InProcess(settings.seed)
+                self.local = _InProcess()
             return self.local.measure(k, size, dt, settings, nthreads, threads)
         task = Task(k.op.name, k.backend.name, dict(size), dt, threads, settings, k.module, kernel_modules(k),
                     payload)
@@ -766,10 +509,10 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
         results.created = journal.created or results.created
         done = {(r.op, r.backend, r.label, r.dtype): r for r in journal.records}
     for k in unavailable:
-        results.records.append(Record(k.op.name, k.backend.name, {}, "-", dtypes[0], 0, status="skipped",
+        results.records.append(Record(k.op.name, k.backend.name, {}, UNAVAILABLE_LABEL, dtypes[0], 0, status="skipped",
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
-    measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess(settings.seed)
+    measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess()
     try:
         with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
             if bandwidth and journal is not None and journal.bandwidth_gbps:
@@ -818,12 +561,6 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
     if not results.machine:
         results.machine = machine_info()
     return results
-
-
-def _jsonable_sizes(sizes: SizesArg) -> Any:
-    if isinstance(sizes, str):
-        return sizes
-    return [dict(x) if isinstance(x, Mapping) else str(x) for x in sizes]
 
 
 class _Progress:

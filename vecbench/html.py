@@ -23,6 +23,7 @@ from typing import Any
 
 from . import registry
 from .results import Results
+from .results import format_speedup as _x
 from .results import format_time as _fmt_time
 
 __all__ = ["kernel_source", "markdown_to_html", "page", "svg_inline"]
@@ -239,8 +240,6 @@ def kernel_source(op: str, backend: str, helpers: int = 0) -> str | None:
 
 
 def _cost_line(row: Mapping[str, Any] | None) -> str:
-    from .report import _x
-
     if row is None:
         return "not measured in these results"
     if row["status"] != "ok":
@@ -258,14 +257,16 @@ def _cost_line(row: Mapping[str, Any] | None) -> str:
     return ", ".join(bits) + (f" <strong>{html.escape(row['mark'].strip())}</strong>" if row.get("mark") else "")
 
 
-def teaching_view(results: Results, parts: Sequence[Any]) -> str:
-    """For every vecbench op in ``results``: each backend's kernel source beside its time and speedups."""
-    from .foreign import is_foreign
-    from .report import headline
+def teaching_view(results: Results, headlines: Sequence[Sequence[Mapping[str, Any]]]) -> str:
+    """For every vecbench op in ``results``: each backend's kernel source beside its time and speedups.
 
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for part in parts:  # the first part (float64 first when present) that measured it
-        for h in sorted(headline(part.results), key=lambda h: h["dtype"] != "float64"):
+    ``headlines``: the report's headline rows of each part of the results, in the parts' order.
+    """
+    from .foreign import is_foreign
+
+    rows: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for part_rows in headlines:  # the first part (float64 first when present) that measured it
+        for h in sorted(part_rows, key=lambda h: h["dtype"] != "float64"):
             rows.setdefault((h["op"], h["backend"]), h)
     ops = [op for op in dict.fromkeys(r.op for r in results) if not is_foreign(op)]
     if not ops:
@@ -336,19 +337,19 @@ def own_view(results: Results) -> str:
 
 
 # ---------------------------------------------------------------- the page
-def page(results: Results, parts: Sequence[Any], svgs: Mapping[str, Path], sources: Sequence[str] = (),
-         left_out: Mapping[str, str] | None = None, ref: Results | None = None) -> str:
-    """The whole report as one HTML document (str). ``svgs``: figure name -> its SVG file."""
-    from .report import _markdown
+def page(results: Results, md: str, svgs: Mapping[str, Path], headlines: Sequence[Sequence[Mapping[str, Any]]]) -> str:
+    """The whole report as one HTML document (str).
 
-    baseline = registry.baseline("loop")
-    md = _markdown(results, {n: f"{n}.png" for n in svgs}, sources, baseline, dict(left_out or {}), parts, ref)
+    ``md`` is the report's markdown (its ``README.md``, computed once by :mod:`vecbench.report`), each
+    figure linked as ``<name>.png``; ``svgs``: figure name -> its SVG file, drawn inline in its place;
+    ``headlines``: the headline rows of each part, for the code beside its cost.
+    """
     figures = {name: svg_inline(Path(path).read_text(encoding="utf-8"), f"f{i}")
                for i, (name, path) in enumerate(svgs.items())}
     body = markdown_to_html(md, figures)
     nav = "".join(f'<li><a href="#{html.escape(a)}">{t}</a></li>'
                   for a, t in re.findall(r'<h2 id="([^"]*)">(.*?)</h2>', body))
-    teach = teaching_view(results, parts)
+    teach = teaching_view(results, headlines)
     if teach:
         nav += '<li><a href="#the-code-beside-its-cost">The code beside its cost</a></li>'
     own = own_view(results)

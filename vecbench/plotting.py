@@ -17,7 +17,7 @@ from typing import Any
 import matplotlib
 
 # Files only, no display needed; but a backend already in use (pyplot imported) or a notebook's (Jupyter's
-# kernel sets MPLBACKEND=module://matplotlib_inline...) is left alone: Results.plot() there draws inline.
+# kernel sets MPLBACKEND=module://matplotlib_inline...) is left alone: RecordSet.plot() there draws inline.
 if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND", "").startswith("module://"):
     matplotlib.use("Agg")
 
@@ -27,7 +27,16 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from . import registry  # noqa: E402
 from .foreign import is_foreign, x_name  # noqa: E402
-from .results import Record, Results, baseline_medians, interval, speedup, speedup_interval, untrusted  # noqa: E402
+from .records import (  # noqa: E402
+    Record,
+    RecordSet,
+    baseline_medians,
+    interval,
+    speedup,
+    speedup_interval,
+    sweeps_an_axis,
+    untrusted,
+)
 
 __all__ = ["backend_style", "save", "ALL_FIGURES"]
 
@@ -53,21 +62,16 @@ def _declared_styles() -> dict[str, dict[str, str]]:
             for b in registry.iter_backends() if "color" in b.style}
 
 
-def _sweeps_an_axis(r: Record) -> bool:
-    """Whether ``r`` is a point of a sweep over one of its op's extra axes (a batch size)."""
-    return bool(set(registry.axis_names(r.op)) & set(r.size))
-
-
-def _ok(results: Results, **where: Any) -> list[Record]:
+def _ok(results: RecordSet, **where: Any) -> list[Record]:
     return sorted((r for r in results.select(**where) if r.ok), key=lambda r: r.elements)
 
 
-def _ops(results: Results) -> list[str]:
+def _ops(results: RecordSet) -> list[str]:
     # Sweeps over an extra axis (training's batch size) and foreign pytest-benchmark groups have their own figures.
-    return list(dict.fromkeys(r.op for r in results if r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op)))
+    return list(dict.fromkeys(r.op for r in results if r.ok and not sweeps_an_axis(r) and not is_foreign(r.op)))
 
 
-def _backends(results: Results) -> list[str]:
+def _backends(results: RecordSet) -> list[str]:
     return list(dict.fromkeys(r.backend for r in results))
 
 
@@ -113,7 +117,7 @@ def _points(ax: Any, x: Sequence[float], y: Sequence[float], lo: Sequence[float]
                 markerfacecolor="white" if bad else style["color"])
 
 
-def _skips(ax: Any, results: Results, op: str, backends: Sequence[str]) -> bool:
+def _skips(ax: Any, results: RecordSet, op: str, backends: Sequence[str]) -> bool:
     """Mark sizes a backend skipped with an x on the bottom edge; True if any."""
     from matplotlib.transforms import blended_transform_factory
 
@@ -121,14 +125,14 @@ def _skips(ax: Any, results: Results, op: str, backends: Sequence[str]) -> bool:
     marked = False
     for b in backends:
         for r in results.select(op=op, backend=b, status="skipped"):
-            if r.size and not _sweeps_an_axis(r):
+            if r.size and not sweeps_an_axis(r):
                 ax.plot([r.elements], [0.02], marker="x", ms=5, color=backend_style(b, backends)["color"],
                         transform=trans, clip_on=False, ls="none")
                 marked = True
     return marked
 
 
-def _flag_handles(results: Results, skipped: bool) -> list[Any]:
+def _flag_handles(results: RecordSet, skipped: bool) -> list[Any]:
     from matplotlib.lines import Line2D
 
     handles = []
@@ -140,13 +144,13 @@ def _flag_handles(results: Results, skipped: bool) -> list[Any]:
     return handles
 
 
-def _dtype_title(results: Results) -> str:
+def _dtype_title(results: RecordSet) -> str:
     dts = sorted({r.dtype for r in results if r.ok})
     return "/".join(dts)
 
 
 # ---------------------------------------------------------------- figures
-def fig_time(results: Results) -> Figure:
+def fig_time(results: RecordSet) -> Figure:
     """Time per call vs problem size, log-log, one panel per op, min-max band shaded."""
     ops, backends = _ops(results), _backends(results)
     fig, axes = _panels(len(ops), f"Time per call vs problem size ({_dtype_title(results)}; "
@@ -166,7 +170,7 @@ def fig_time(results: Results) -> Figure:
     return _finish(fig)
 
 
-def speedups(results: Results, baseline: str) -> dict[tuple[str, str], list[tuple[int, float]]]:
+def speedups(results: RecordSet, baseline: str) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """``{(op, backend): [(elements, baseline_median / median), ...]}`` where both are ok."""
     base = baseline_medians(results, baseline)
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
@@ -184,7 +188,7 @@ def _role(name: str | None, role: str) -> str:
     return name if name is not None else registry.baseline(role)
 
 
-def fig_speedup(results: Results, baseline: str | None = None, exclude: Sequence[str] = ()) -> Figure:
+def fig_speedup(results: RecordSet, baseline: str | None = None, exclude: Sequence[str] = ()) -> Figure:
     """Speedup over ``baseline`` (default: the loop backend) vs problem size, per op, with the 1x line.
 
     ``exclude``: backends left out (the loop backend from the speedup over the
@@ -227,7 +231,7 @@ def _cache_lines(ax: Any, caches: dict[str, int]) -> list[Any]:
     return handles
 
 
-def _roof_note(results: Results) -> str:
+def _roof_note(results: RecordSet) -> str:
     """What to doubt about the measured bandwidth roof ("" when nothing): a contended probe, arrays in cache."""
     from .bandwidth import contended
 
@@ -240,7 +244,7 @@ def _roof_note(results: Results) -> str:
     return f" ({', '.join(notes)}: roof uncertain)" if notes else ""
 
 
-def fig_bandwidth(results: Results) -> Figure:
+def fig_bandwidth(results: RecordSet) -> Figure:
     """Achieved GB/s vs working set, per op, with STREAM bandwidth and cache sizes marked."""
     from matplotlib.lines import Line2D
 
@@ -265,7 +269,7 @@ def fig_bandwidth(results: Results) -> Figure:
     return _finish(fig)
 
 
-def geomean_speedups(results: Results, baseline: str | None = None) -> dict[tuple[str, str], float | str]:
+def geomean_speedups(results: RecordSet, baseline: str | None = None) -> dict[tuple[str, str], float | str]:
     """Per (op, backend): geometric-mean speedup over ``baseline`` (default: the vectorized
     backend), or ``"failed"``/``"skipped"``."""
     baseline = _role(baseline, "vectorized")
@@ -285,7 +289,7 @@ def geomean_speedups(results: Results, baseline: str | None = None) -> dict[tupl
     return cells
 
 
-def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
+def fig_heatmap(results: RecordSet, baseline: str | None = None) -> Figure:
     """Ops x backends, cell = geometric-mean speedup over the vectorized baseline (NPBench style)."""
     baseline = _role(baseline, "vectorized")
     from matplotlib.colors import LogNorm
@@ -315,7 +319,7 @@ def fig_heatmap(results: Results, baseline: str | None = None) -> Figure:
     return fig
 
 
-def fig_compile(results: Results) -> Figure:
+def fig_compile(results: RecordSet) -> Figure:
     """JIT compile time per (op, backend): the first call's excess, apart from run time; a cold compile
     in a fresh cache (``results.cold_compile_s``) drawn as a black tick above its bar when measured."""
     jit = [r for r in results if r.compile_time_s is not None and (not is_foreign(r.op) or r.op in results.own_ops)]
@@ -374,7 +378,7 @@ def save(fig: Figure, folder: Path, name: str, formats: Sequence[str] = ("png", 
     return paths
 
 
-def fig_axis(results: Results, op: str) -> Figure | None:
+def fig_axis(results: RecordSet, op: str) -> Figure | None:
     """Time per call of ``op`` vs its extra axis (time per epoch vs batch size), log-log.
 
     Each point of the fastest compiled backend is labelled with its speedup
@@ -382,7 +386,7 @@ def fig_axis(results: Results, op: str) -> Figure | None:
     """
     spec = registry.spec(op)
     # Records from hand-edited files may lack size keys: only complete sizes are drawn.
-    recs = [r for r in results if r.op == op and r.ok and _sweeps_an_axis(r) and set(spec.size_keys) <= set(r.size)]
+    recs = [r for r in results if r.op == op and r.ok and sweeps_an_axis(r) and set(spec.size_keys) <= set(r.size)]
     if not recs or not spec.axes:
         return None
     axis = next(a for a in spec.axes if a.name in recs[0].size)
@@ -435,10 +439,10 @@ def fig_train_cost(histories: dict[str, dict[str, Any]]) -> Figure:
     return fig
 
 
-def training_figures(results: Results) -> dict[str, Figure]:
+def training_figures(results: RecordSet) -> dict[str, Figure]:
     """Figures of sweeps over an op's extra axis (time per epoch vs batch size), and cost curves."""
     figs: dict[str, Figure] = {}
-    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+    for op in dict.fromkeys(r.op for r in results if r.ok and sweeps_an_axis(r)):
         fig = fig_axis(results, op)
         if fig is not None:
             figs[op] = fig
@@ -449,14 +453,14 @@ def training_figures(results: Results) -> dict[str, Figure]:
 
 
 # ---------------------------------------------------------------- any pytest-benchmark file
-def foreign_groups(results: Results) -> list[str]:
+def foreign_groups(results: RecordSet) -> list[str]:
     """Groups of foreign pytest-benchmark files in ``results`` (ops the registry does not know, other than
     your own computations, which :func:`fig_results` draws)."""
     return list(dict.fromkeys(r.op for r in results if r.ok and is_foreign(r.op) and r.op not in results.own_ops))
 
 
 # ---------------------------------------------------------------- each op against its own baseline
-def fig_results(results: Results, ops: Sequence[str] | None = None) -> Figure:
+def fig_results(results: RecordSet, ops: Sequence[str] | None = None) -> Figure:
     """One row per op: time per call vs size (left) and speedup over the op's baseline (right).
 
     The baseline is :meth:`Results.baseline_of <vecbench.results.Results.baseline_of>`: your
@@ -506,7 +510,7 @@ def fig_results(results: Results, ops: Sequence[str] | None = None) -> Figure:
     return _finish(fig)
 
 
-def fig_groups(results: Results) -> Figure:
+def fig_groups(results: RecordSet) -> Figure:
     """One panel per pytest-benchmark group: time vs its numeric parameter, one line per test function;
     a group without a numeric parameter is drawn as bars (median, 95% interval)."""
     groups = foreign_groups(results)
@@ -543,19 +547,19 @@ def fig_groups(results: Results) -> Figure:
 
 
 # ---------------------------------------------------------------- roofline
-def roofline_points(results: Results) -> list[Record]:
+def roofline_points(results: RecordSet) -> list[Record]:
     """Per (op, backend, dtype): the record at its largest ok size with flops and bytes (what the roofline draws)."""
     best: dict[tuple[str, str, str], Record] = {}
     for r in results:
         if (r.ok and r.flops and r.bytes and (not is_foreign(r.op) or r.op in results.own_ops)
-                and not _sweeps_an_axis(r)):
+                and not sweeps_an_axis(r)):
             k = (r.op, r.backend, r.dtype)
             if k not in best or r.elements > best[k].elements:
                 best[k] = r
     return list(best.values())
 
 
-def fig_roofline(results: Results) -> Figure:
+def fig_roofline(results: RecordSet) -> Figure:
     """GFLOP/s vs arithmetic intensity (flops per minimum byte) for every op and backend at its largest size,
     under the two measured roofs: memory bandwidth (STREAM) x intensity, and the compute peak (dgemm)."""
     pts = roofline_points(results)

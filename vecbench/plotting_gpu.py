@@ -17,14 +17,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .crossover import crossovers, device_backends, with_transfers_s
-from .plotting import _dtype_title, _finish, _ok, _panels, _sweeps_an_axis, backend_style
+from .plotting import _dtype_title, _finish, _ok, _panels, backend_style
+from .records import sweeps_an_axis
 from .results import Record, Results
 
 __all__ = ["fig_crossover"]
 
 
 def _ops_with_devices(results: Results, devices: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(r.op for r in results if r.ok and r.backend in devices and not _sweeps_an_axis(r)))
+    return list(dict.fromkeys(r.op for r in results if r.ok and r.backend in devices and not sweeps_an_axis(r)))
 
 
 def _best_cpu(recs: list[Record]) -> dict[int, float]:
@@ -46,7 +47,7 @@ def fig_crossover(results: Results) -> Figure:
     for ax, op in zip(axes, ops):
         cpu_recs: list[Record] = []
         for b in cpus:
-            recs = [r for r in _ok(results, op=op, backend=b) if not _sweeps_an_axis(r)]
+            recs = [r for r in _ok(results, op=op, backend=b) if not sweeps_an_axis(r)]
             cpu_recs += recs
             if recs:
                 ax.plot([r.elements for r in recs], [r.median_s for r in recs], lw=0.8, alpha=0.5,
@@ -56,7 +57,7 @@ def fig_crossover(results: Results) -> Figure:
             xs = sorted(best)
             ax.plot(xs, [best[x] for x in xs], color="black", lw=1.8)
         for b in devices:
-            recs = [r for r in _ok(results, op=op, backend=b) if not _sweeps_an_axis(r)]
+            recs = [r for r in _ok(results, op=op, backend=b) if not sweeps_an_axis(r)]
             if not recs:
                 continue
             style = backend_style(b, devices)

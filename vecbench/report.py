@@ -23,7 +23,8 @@ from typing import Any
 from . import registry
 from .crossover import crossover_lines, crossovers
 from .foreign import is_foreign
-from .results import Record, Results, Timing, baseline_medians, interval, load, speedup, speedup_interval, untrusted
+from .records import NOISY_SPREAD, NOISY_WARNING, sweeps_an_axis
+from .results import Record, Results, Timing, baseline_medians, format_speedup, interval, load, speedup, speedup_interval, untrusted
 from .results import format_time as _fmt_time
 from .rounds import paired_entry, paired_speedup
 
@@ -59,10 +60,6 @@ def bandwidth_mark(results: Results) -> str:
     return (" " + ", ".join(words)) if words else ""
 
 
-def _sweeps_an_axis(r: Record) -> bool:
-    return bool(set(registry.axis_names(r.op)) & set(r.size))
-
-
 def headline(results: Results) -> list[dict[str, Any]]:
     """For each op, every backend at the largest size where the vectorized baseline and another backend succeeded.
 
@@ -74,7 +71,7 @@ def headline(results: Results) -> list[dict[str, Any]]:
     bw = results.bandwidth_gbps.get("best")
     rows: list[dict[str, Any]] = []
     # Axis sweeps have a table of their own; so have your computations (own_lines: over their reference).
-    for op in dict.fromkeys(r.op for r in results if not _sweeps_an_axis(r) and r.op not in results.own_ops):
+    for op in dict.fromkeys(r.op for r in results if not sweeps_an_axis(r) and r.op not in results.own_ops):
         recs = [r for r in results if r.op == op]
         dtype = "float64" if any(r.dtype == "float64" for r in recs) else recs[0].dtype
         recs = [r for r in recs if r.dtype == dtype]
@@ -174,7 +171,7 @@ def axis_table(results: Results, op: str) -> list[str]:
     """Markdown rows: time per call of ``op`` per backend at each value of its extra axis
     (time per epoch by batch size), and the fastest compiled backend's lead over the vectorized one."""
     spec = registry.spec(op)
-    recs = [r for r in results if r.op == op and r.ok and r.dtype == "float64" and _sweeps_an_axis(r)
+    recs = [r for r in results if r.op == op and r.ok and r.dtype == "float64" and sweeps_an_axis(r)
             and set(spec.size_keys) <= set(r.size)]
     if not recs:
         return []
@@ -198,8 +195,7 @@ def axis_table(results: Results, op: str) -> list[str]:
     return lines
 
 
-def _x(v: float | None, digits: int = 3) -> str:
-    return f"{v:.{digits}g}x" if v is not None else "-"
+_x = format_speedup
 
 
 def _speedup(base: Record, r: Record) -> tuple[float, float] | None:
@@ -243,7 +239,7 @@ def care_lines(results: Results) -> list[str]:
         lines += [f"- {w.text}" for w in waits] + [""]
     if bad:
         lines.append(f"{len(bad)} measurement(s) were timed while other processes were busy (contended) or spread "
-                     "widely (noisy: IQR above 10% of the median). They are drawn hollow in the figures and every "
+                     f"widely (noisy: IQR above {NOISY_SPREAD:.0%} of the median). They are drawn hollow in the figures and every "
                      f"number derived from them is marked {CONTENDED_MARK} or {NOISY_MARK}; their times are likely "
                      f"too slow. Rerun on a quiet machine: `{FIX_COMMAND}`.")
         lines.append("")
@@ -251,7 +247,7 @@ def care_lines(results: Results) -> list[str]:
                  "|---|---|---|---|---:|---|---:|---|"]
         for r in sorted(bad, key=lambda r: (r.op, r.backend, r.elements)):
             lo, med, hi = interval(r)
-            why = "; ".join(w for w in r.warnings if w.startswith(("contended", "noisy")))
+            why = "; ".join(w for w in r.warnings if w.startswith(("contended", NOISY_WARNING)))
             table.append(f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {_fmt_time(med)} | "
                          f"{_fmt_time(lo)} - {_fmt_time(hi)} | {len(r.attempts) or 1} | {why} |")
         lines += details(f"{len(bad)} measurement(s) to treat with care", table)
@@ -342,12 +338,12 @@ def _skip_lines(results: Results) -> list[str]:
     bad = [r for r in results if not r.ok]
     if not bad:
         return []
-    missing = {r.backend: r for r in bad if r.status == "skipped" and r.label == "-"}
-    rest = [r for r in bad if not (r.status == "skipped" and r.label == "-")]
+    missing = {r.backend: r for r in bad if r.backend_unavailable}
+    rest = [r for r in bad if not r.backend_unavailable]
     reasons = list(dict.fromkeys(r.reason for r in [*missing.values(), *rest]))
     rows = ["| op | backend | size | dtype | status | reason |", "|---|---|---|---|---|---|"]
     for b, r in missing.items():
-        ops = len({x.op for x in bad if x.backend == b and x.label == "-"})
+        ops = len({x.op for x in bad if x.backend == b and x.backend_unavailable})
         rows.append(f"| ({ops} op{'s' if ops != 1 else ''}) | {b} | - | - | not installed | [^{reasons.index(r.reason) + 1}] |")
     rows += [f"| {r.op} | {r.backend} | {r.label} | {r.dtype} | {r.status} | [^{reasons.index(r.reason) + 1}] |"
              for r in rest]
@@ -679,7 +675,7 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     head = _headline_lines(results)
     if head:
         out += [f"{h} Headline: every operation at its largest common size", "", *head]
-    for op in dict.fromkeys(r.op for r in results if r.ok and _sweeps_an_axis(r)):
+    for op in dict.fromkeys(r.op for r in results if r.ok and sweeps_an_axis(r)):
         table = axis_table(results, op)
         if table:
             axes = ", ".join(a.label for a in registry.spec(op).axes)
@@ -888,7 +884,7 @@ def _figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[str,
 
     todo: dict[str, Any] = {}
     left_out: dict[str, str] = {}
-    curves = any(r.ok and not _sweeps_an_axis(r) and not is_foreign(r.op) for r in results)
+    curves = any(r.ok and not sweeps_an_axis(r) and not is_foreign(r.op) for r in results)
     own = own_drawn(results)
     why = "no successful measurement (other than sweeps over an extra axis) to draw"
     for name, draw in (("time_vs_size", plotting.fig_time), ("bandwidth", plotting.fig_bandwidth)):
@@ -995,11 +991,12 @@ def write_report(results: Results, folder: str | Path = "vecbench-report", basel
                 figures[full] = f"{full}.png"
         ref = reference()
         say("writing README.md")
-        (tmp / "README.md").write_text(_markdown(results, figures, sources, baseline, left_out, parts, ref))
+        md = _markdown(results, figures, sources, baseline, left_out, parts, ref)
+        (tmp / "README.md").write_text(md)
         names.append("README.md")
         say("writing report.html")
-        (tmp / "report.html").write_text(html.page(results, parts, {n: tmp / f"{n}.svg" for n in figures},
-                                                   sources, left_out, ref), encoding="utf-8")
+        (tmp / "report.html").write_text(html.page(results, md, {n: tmp / f"{n}.svg" for n in figures},
+                                                   [headline(p.results) for p in parts]), encoding="utf-8")
         names.append("report.html")
         return _move_into_place(tmp, folder, names)
     finally:

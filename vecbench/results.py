@@ -2,9 +2,12 @@
 
 A results file is::
 
-    {"schema": 1, "vecbench": "0.1.0", "created": "2026-11-25T22:00:00+00:00",
+    {"schema": 2, "vecbench": "0.1.0", "created": "2026-11-25T22:00:00+00:00", "source": "vecbench",
      "machine": {...}, "bandwidth_gbps": {...}, "settings": {...},
      "interrupted": false, "results": [Record, ...]}
+
+(every field: docs/results.md; schema 1 files are still read). The records themselves and what is
+read off them (speedups, intervals) are :mod:`vecbench.records`.
 
 This module also reads pytest-benchmark JSON (``--benchmark-save`` /
 ``--benchmark-json``) into the same records: the benchmark suite stores the
@@ -21,14 +24,29 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .stats import median_ci, median_ci_from_summary, ratio_ci
+from .foreign import machine_from_schema1, read_pytest_benchmark
+from .records import (  # noqa: F401  (re-exported: the records of a results file)
+    NOISY_SPREAD,
+    STATUSES,
+    Record,
+    RecordSet,
+    Timing,
+    baseline_medians,
+    format_speedup,
+    format_time,
+    interval,
+    speedup,
+    speedup_interval,
+    stats,
+    untrusted,
+)
 
 __all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats",
            "write_json_atomic", "check_writable", "load"]
@@ -37,322 +55,6 @@ SCHEMA = 2
 # Schema 1 kept backend facts at the top of the machine block; 2 groups them
 # under "backends" (one entry per backend, whatever it reports). Records are alike.
 READABLE_SCHEMAS = (1, 2)
-# IQR/median above this is flagged as a noisy measurement.
-NOISY_SPREAD = 0.10
-
-
-STATUSES = ("ok", "failed", "skipped")
-
-
-@dataclass(frozen=True)
-class Timing:
-    """What a successful measurement found; times are seconds per call.
-
-    ``samples_s`` are the per-call times of each sample (``loops_per_sample``
-    calls each); ``min_s``, ``median_s`` and ``iqr_s`` summarize them.
-    ``first_call_s`` is the warm-up call, ``compile_time_s`` its excess over a
-    steady call for backends that compile (None for the others) and
-    ``from_cache`` whether a disk cache served the compile (None: unknown).
-    ``ci_low_s``/``ci_high_s`` bound the median with 95% confidence
-    (:func:`vecbench.stats.median_ci`: order statistics, distribution-free;
-    None with too few samples or in files written before intervals existed).
-    ``transfer_in_s``/``transfer_out_s`` are the untimed copies of the inputs
-    to where the kernel runs (a device) and of its result back, as the backend
-    measured them (:meth:`vecbench.backends.Backend.transfer_times`; None for
-    backends whose data stays in host memory).
-    """
-
-    samples_s: tuple[float, ...]
-    loops_per_sample: int
-    min_s: float
-    median_s: float
-    iqr_s: float
-    first_call_s: float | None = None
-    compile_time_s: float | None = None
-    from_cache: bool | None = None
-    ci_low_s: float | None = None
-    ci_high_s: float | None = None
-    transfer_in_s: float | None = None
-    transfer_out_s: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "samples_s", tuple(float(x) for x in self.samples_s))
-        for name in ("min_s", "median_s", "iqr_s"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"timing: {name} must be a finite number >= 0; got {v!r}")
-        if self.median_s <= 0:
-            raise ValueError(f"timing: median_s must be > 0; got {self.median_s!r}")
-
-    @classmethod
-    def from_samples(cls, samples_s: Iterable[float], loops: int, **extra: Any) -> Timing:
-        """A timing from per-call samples: min, median, IQR and the median's 95% interval computed here."""
-        samples = tuple(float(x) for x in samples_s)
-        if not samples:
-            raise ValueError("timing: no samples")
-        s = stats(samples)
-        ci = median_ci(samples)
-        if ci is not None:
-            extra = {"ci_low_s": ci[0], "ci_high_s": ci[1], **extra}
-        return cls(samples, int(loops), s["min"], s["median"], s["iqr"], **extra)  # type: ignore[arg-type]
-
-    @property
-    def spread(self) -> float:
-        """IQR as a fraction of the median."""
-        return self.iqr_s / self.median_s
-
-
-@dataclass(frozen=True)
-class Record:
-    """One measurement: an (op, backend, size, dtype) at one thread count. Immutable.
-
-    ``status`` is ``"ok"`` (then ``timing`` holds what was measured),
-    ``"failed"`` (wrong result or an exception: ``reason`` says which) or
-    ``"skipped"`` (``reason`` says why, e.g. the time budget); ``timing`` is
-    present exactly when the status is ok. ``bytes`` and ``flops`` are the
-    minimum traffic and arithmetic of one call.
-    """
-
-    op: str
-    backend: str
-    size: Mapping[str, int]
-    label: str
-    dtype: str
-    threads: int
-    status: str = "ok"
-    reason: str = ""
-    timing: Timing | None = None
-    bytes: int = 0
-    flops: int = 0
-    warnings: tuple[str, ...] = ()
-    # Machine load while the kernel was measured (None: not measured, e.g. older files).
-    contention: float | None = None  # others' share of the machine's CPU time (vecbench.contention)
-    cpu_pressure: float | None = None  # share of the window some task waited for a CPU (Linux PSI)
-    loadavg: float | None = None  # 1-minute load average at the end of the measurement
-    contended: bool | None = None  # above vecbench.contention's thresholds
-    # Every measurement of this kernel at this size when it was measured more than once (vecbench.remeasure):
-    # {"median_s", "contention", "contended", "noisy", "kept"} per attempt, in order; empty: measured once.
-    attempts: tuple[Mapping[str, Any], ...] = ()
-    # What the backend says about this measurement (Backend.record_facts): e.g. a cluster's tasks per
-    # call, examples per chunk, workers. JSON values.
-    facts: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"record: status must be one of {STATUSES}; got {self.status!r}")
-        if (self.timing is not None) != (self.status == "ok"):
-            raise ValueError(f"record {self.op}/{self.backend} {self.label}: a timing is required exactly when "
-                             f"the status is ok; got status {self.status!r} with "
-                             f"{'a' if self.timing else 'no'} timing")
-        object.__setattr__(self, "size", dict(self.size))
-        object.__setattr__(self, "warnings", tuple(self.warnings))
-        object.__setattr__(self, "attempts", tuple(dict(a) for a in self.attempts))
-        object.__setattr__(self, "facts", dict(self.facts))
-
-    @property
-    def key(self) -> tuple[str, str, str, str, int]:
-        """Identity used to match records across files."""
-        return (self.op, self.backend, self.label, self.dtype, self.threads)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    # Read-only views of the timing (None unless the record is ok).
-    @property
-    def median_s(self) -> float | None:
-        return self.timing.median_s if self.timing else None
-
-    @property
-    def min_s(self) -> float | None:
-        return self.timing.min_s if self.timing else None
-
-    @property
-    def iqr_s(self) -> float | None:
-        return self.timing.iqr_s if self.timing else None
-
-    @property
-    def samples_s(self) -> tuple[float, ...]:
-        return self.timing.samples_s if self.timing else ()
-
-    @property
-    def loops_per_sample(self) -> int:
-        return self.timing.loops_per_sample if self.timing else 0
-
-    @property
-    def compile_time_s(self) -> float | None:
-        return self.timing.compile_time_s if self.timing else None
-
-    @property
-    def first_call_s(self) -> float | None:
-        return self.timing.first_call_s if self.timing else None
-
-    @property
-    def from_cache(self) -> bool | None:
-        return self.timing.from_cache if self.timing else None
-
-    @property
-    def ci_low_s(self) -> float | None:
-        return self.timing.ci_low_s if self.timing else None
-
-    @property
-    def ci_high_s(self) -> float | None:
-        return self.timing.ci_high_s if self.timing else None
-
-    @property
-    def transfer_in_s(self) -> float | None:
-        return self.timing.transfer_in_s if self.timing else None
-
-    @property
-    def transfer_out_s(self) -> float | None:
-        return self.timing.transfer_out_s if self.timing else None
-
-    @property
-    def noisy(self) -> bool:
-        """IQR above NOISY_SPREAD of the median (a "noisy" warning)."""
-        return any(w.startswith("noisy") for w in self.warnings)
-
-    @property
-    def is_contended(self) -> bool:
-        """Timed while other processes took a large share of the CPU (see vecbench.contention)."""
-        return bool(self.contended) or any(w.startswith("contended") for w in self.warnings)
-
-    @property
-    def gbps(self) -> float | None:
-        """Achieved GB/s from the minimum traffic and the median time."""
-        return self.bytes / self.timing.median_s / 1e9 if self.timing else None
-
-    @property
-    def gflops(self) -> float | None:
-        return self.flops / self.timing.median_s / 1e9 if self.timing else None
-
-    @property
-    def elements(self) -> int:
-        """Problem size as a number of elements: the product of the size parameters,
-        without the op's extra axes (a batch size is how the work is cut, not how much)."""
-        from .registry import axis_names
-
-        skip = axis_names(self.op)
-        return math.prod(v for k, v in self.size.items() if k not in skip) if self.size else 0
-
-    def with_timing(self, timing: Timing, *warnings: str) -> Record:
-        """This record, ok, with ``timing`` (and any warnings added)."""
-        return dataclasses.replace(self, status="ok", reason="", timing=timing,
-                                   warnings=(*self.warnings, *warnings))
-
-    def with_status(self, status: str, reason: str, *warnings: str) -> Record:
-        """This record as failed or skipped, with its reason."""
-        return dataclasses.replace(self, status=status, reason=reason, timing=None,
-                                   warnings=(*self.warnings, *warnings))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The flat JSON form (schema 1 and 2 share it)."""
-        t = self.timing
-        return {
-            "op": self.op, "backend": self.backend, "size": dict(self.size), "label": self.label,
-            "dtype": self.dtype, "threads": self.threads, "status": self.status, "reason": self.reason,
-            "samples_s": list(t.samples_s) if t else [],
-            "loops_per_sample": t.loops_per_sample if t else 0,
-            "min_s": t.min_s if t else None, "median_s": t.median_s if t else None,
-            "iqr_s": t.iqr_s if t else None,
-            "first_call_s": t.first_call_s if t else None,
-            "compile_time_s": t.compile_time_s if t else None,
-            "from_cache": t.from_cache if t else None,
-            "ci_low_s": t.ci_low_s if t else None, "ci_high_s": t.ci_high_s if t else None,
-            "transfer_in_s": t.transfer_in_s if t else None, "transfer_out_s": t.transfer_out_s if t else None,
-            "bytes": self.bytes, "flops": self.flops, "gbps": self.gbps, "gflops": self.gflops,
-            "warnings": list(self.warnings),
-            "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
-            "contended": self.contended,
-            **({"facts": dict(self.facts)} if self.facts else {}),
-            **({"attempts": [dict(a) for a in self.attempts]} if self.attempts else {}),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Record:
-        """Read the flat JSON form; ``ValueError`` naming the field when it is malformed."""
-        timing = None
-        if d.get("status", "ok") == "ok":
-            timing = Timing(
-                samples_s=tuple(d.get("samples_s") or ()),
-                loops_per_sample=int(d.get("loops_per_sample") or 0),
-                min_s=d.get("min_s"),  # type: ignore[arg-type]
-                median_s=d.get("median_s"),  # type: ignore[arg-type]
-                iqr_s=float(d.get("iqr_s") or 0.0),
-                first_call_s=d.get("first_call_s"),
-                compile_time_s=d.get("compile_time_s"),
-                from_cache=d.get("from_cache"),
-                ci_low_s=d.get("ci_low_s"),
-                ci_high_s=d.get("ci_high_s"),
-                transfer_in_s=d.get("transfer_in_s"),
-                transfer_out_s=d.get("transfer_out_s"),
-            )
-        return cls(
-            op=str(d["op"]), backend=str(d["backend"]), size=dict(d.get("size") or {}),
-            label=str(d.get("label", "")), dtype=str(d.get("dtype", "float64")),
-            threads=int(d.get("threads") or 0), status=str(d.get("status", "ok")),
-            reason=str(d.get("reason", "")), timing=timing, bytes=int(d.get("bytes") or 0),
-            flops=int(d.get("flops") or 0), warnings=tuple(d.get("warnings") or ()),
-            contention=d.get("contention"), cpu_pressure=d.get("cpu_pressure"), loadavg=d.get("loadavg"),
-            contended=d.get("contended"), facts=dict(d.get("facts") or {}),
-            attempts=tuple(a for a in (d.get("attempts") or ()) if isinstance(a, Mapping)),
-        )
-
-
-def baseline_medians(records: Iterable[Record], baseline: str) -> dict[tuple[str, str, str], float]:
-    """``{(op, label, dtype): median}`` of ``baseline``'s ok records: what speedups divide."""
-    return {(r.op, r.label, r.dtype): r.timing.median_s for r in records if r.backend == baseline and r.timing}
-
-
-def speedup(r: Record, base: Mapping[tuple[str, str, str], float]) -> float | None:
-    """The one definition of a speedup: baseline median / this median, same op, size and dtype (None if either is missing)."""
-    t = base.get((r.op, r.label, r.dtype))
-    return t / r.timing.median_s if t and r.timing else None
-
-
-# ---------------------------------------------------------------- uncertainty of what is drawn
-def interval(r: Record) -> tuple[float, float, float]:
-    """(low, median, high): the record's 95% interval of the median, computed from its samples
-    for files written before intervals were stored; the bare median where neither exists."""
-    med = r.median_s or 0.0
-    if r.ci_low_s is not None and r.ci_high_s is not None:
-        return min(r.ci_low_s, med), med, max(r.ci_high_s, med)
-    ci = median_ci(r.samples_s) if r.samples_s else None
-    return (min(ci[0], med), med, max(ci[1], med)) if ci else (med, med, med)
-
-
-def speedup_interval(base: Record, r: Record) -> tuple[float, float, float]:
-    """(low, speedup, high) of ``base median / r median`` (stats.ratio_ci of the two intervals)."""
-    b, n = interval(base), interval(r)
-    b = (max(b[0], b[1] * 1e-9), b[1], b[2])
-    n = (max(n[0], n[1] * 1e-9), n[1], n[2])
-    return ratio_ci(b, n)
-
-
-def untrusted(r: Record) -> bool:
-    """Timed on a contended machine or noisy: drawn hollow and listed in the report."""
-    return r.is_contended or r.noisy
-
-
-def format_time(s: float | None) -> str:
-    """Seconds as a short readable string: ``0.00123`` -> ``"1.23 ms"``; None -> ``"-"``."""
-    if s is None:
-        return "-"
-    for unit, f in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= f:
-            return f"{s / f:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
-
-
-def stats(samples: Iterable[float]) -> dict[str, float | None]:
-    """min, median and interquartile range of ``samples`` (None when empty)."""
-    arr = np.asarray(list(samples), dtype=np.float64)
-    if arr.size == 0:
-        return {"min": None, "median": None, "iqr": None}
-    q1, med, q3 = np.percentile(arr, [25, 50, 75])
-    return {"min": float(arr.min()), "median": float(med), "iqr": float(q3 - q1)}
-
-
 @dataclass
 class Results:
     """A run: records plus the machine and settings they were measured with."""
@@ -461,7 +163,7 @@ class Results:
             raise ValueError(f"results: unsupported schema {d.get('schema')!r}; expected one of {READABLE_SCHEMAS}")
         machine = dict(d.get("machine") or {})
         if d.get("schema") == 1:
-            machine = _machine_from_schema1(machine)
+            machine = machine_from_schema1(machine)
         return cls(
             records=[_record_from(i, r) for i, r in enumerate(d.get("results", []))],
             machine=machine,
@@ -581,81 +283,7 @@ def _record_from(i: int, d: Any) -> Record:
         raise ValueError(f"record {i} ({who}): {what}") from None
 
 
-def _machine_from_schema1(m: dict[str, Any]) -> dict[str, Any]:
-    """Schema 1's machine block (NumPy and Numba facts at the top) in schema 2's shape."""
-    m = dict(m)
-    backends = dict(m.get("backends") or {})
-    if "numpy" in m and "numpy" not in backends:
-        blas = [b for b in m.get("blas", []) if isinstance(b, dict) and b.get("user_api") == "blas"]
-        # NumPy's own BLAS (its wheels bundle it under numpy.libs), not another package's that was loaded too.
-        own = [b for b in blas if "numpy" in str(b.get("filepath", ""))]
-        backends["numpy"] = {"available": True, "version": m.pop("numpy"), "blas": own or blas}
-    if isinstance(m.get("numba"), dict) and "numba" not in backends:
-        backends["numba"] = m.pop("numba")
-    m["backends"] = backends
-    return m
-
-
-def _from_pytest_benchmark(d: dict[str, Any]) -> Results:
-    from .foreign import from_benchmark
-
-    records = []
-    for bench in d.get("benchmarks", []):
-        info = bench.get("extra_info", {})
-        if "op" not in info:  # any other suite: group -> op, test function -> series, numeric param -> size
-            records.append(from_benchmark(bench))
-            continue
-        st = bench["stats"]
-        # pytest-benchmark's own statistics (over all rounds) are kept as they are.
-        samples = tuple(st.get("data") or ())
-        ci = median_ci(samples) if samples else None
-        warnings: tuple[str, ...] = ()
-        if ci is None and st.get("rounds"):
-            ci = median_ci_from_summary(st["median"], st.get("iqr") or 0.0, int(st["rounds"]))
-            warnings = ("summary statistics only (saved without --benchmark-save-data): "
-                        "interval approximated as median +- 1.82 IQR / sqrt(rounds)",)
-        timing = Timing(
-            samples_s=samples,
-            loops_per_sample=int(st.get("iterations", 1)),
-            min_s=st["min"], median_s=st["median"], iqr_s=st["iqr"],
-            first_call_s=info.get("first_call_s"),
-            compile_time_s=info.get("compile_time_s"),
-            from_cache=info.get("from_cache"),
-            ci_low_s=ci[0] if ci else None, ci_high_s=ci[1] if ci else None,
-        )
-        records.append(Record(
-            op=info["op"], backend=info["backend"], size=info["size"], label=info["label"],
-            dtype=info["dtype"], threads=int(info.get("threads", 0)), timing=timing,
-            bytes=int(info.get("bytes", 0)), flops=int(info.get("flops", 0)), warnings=warnings,
-        ))
-    own_ops = {b["extra_info"]["op"]: b["extra_info"]["own_op"] for b in d.get("benchmarks", [])
-               if isinstance(b.get("extra_info"), dict) and isinstance(b["extra_info"].get("own_op"), dict)}
-    machine = dict(d.get("machine_info", {}))
-    vb_info = machine.get("vecbench", {})
-    extras = [b.get("extra_info", {}) for b in d.get("benchmarks", [])]
-    bandwidth: dict[str, float] = next((e["bandwidth_gbps"] for e in extras if "bandwidth_gbps" in e), {})
-    vb_machine = dict(vb_info.get("machine", machine))
-    if "backends" not in vb_machine:
-        vb_machine = _machine_from_schema1(vb_machine)
-    # Facts known only once a kernel ran (Numba's threading layer) come per benchmark.
-    for e in extras:
-        for name, facts in (e.get("backend_facts") or {}).items():
-            vb_machine["backends"].setdefault(name, {}).update(facts)
-        if "threading_layer" in e:  # written by vecbench 0.1's suite
-            vb_machine["backends"].setdefault("numba", {})["threading_layer"] = e["threading_layer"]
-    return Results(
-        records=records,
-        machine=vb_machine,
-        bandwidth_gbps=bandwidth or vb_info.get("bandwidth_gbps", {}),
-        created=d.get("datetime", ""),
-        vecbench=vb_info.get("version", ""),
-        source="pytest-benchmark",
-        own_ops=own_ops,
-    )
-
-
 # ---------------------------------------------------------------- loading any file
-_STATUSES = ("ok", "failed", "skipped")
 _TIMES = ("min_s", "median_s", "iqr_s", "first_call_s", "compile_time_s", "gbps", "gflops", "transfer_in_s",
           "transfer_out_s")
 
@@ -689,7 +317,7 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
                                                       for k, x in v.items()), "an object of whole numbers")
     d["size"] = {k: int(v) for k, v in d["size"].items()}
     need("threads", lambda v: _number(v) and v == int(v), "a whole number", 0)
-    need("status", lambda v: v in _STATUSES, f"one of {list(_STATUSES)}")
+    need("status", lambda v: v in STATUSES, f"one of {list(STATUSES)}")
     need("reason", lambda v: isinstance(v, str), "a string", "")
     need("samples_s", lambda v: isinstance(v, list) and all(_number(x) for x in v), "a list of numbers", [])
     for name in ("loops_per_sample", "bytes", "flops"):
@@ -778,7 +406,7 @@ def load(path: str | os.PathLike[str]) -> Results:
             f"got {type(d).__name__ if d is not None else 'null'}")
     try:
         if "benchmarks" in d and "machine_info" in d:
-            res = _from_pytest_benchmark(d)
+            res = Results(**read_pytest_benchmark(d))
             d2 = _check_results({"schema": SCHEMA, "results": [r.to_dict() for r in res.records]})
             return dataclasses.replace(res, records=[_record_from(i, r) for i, r in enumerate(d2["results"])])
         return Results.from_dict(_check_results(d))

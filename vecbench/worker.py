@@ -2,7 +2,7 @@
 
 The parent (:func:`vecbench.harness.run`) sends one :class:`Task` at a time
 over a pipe; the worker generates the inputs, computes the reference, runs
-:func:`vecbench.harness.measure` and sends back the :class:`~vecbench.results.Record`.
+:func:`vecbench.measuring.measure` and sends back the :class:`~vecbench.results.Record`.
 As in pyperf and pytest-xdist, the worker is started once (a fresh interpreter:
 no state forked from the parent) and reused, so imports,
 Numba compiles and cached inputs are paid once; it is replaced only after it
@@ -51,7 +51,7 @@ def default_timeout(budget_s: float) -> float:
 
 @dataclass(frozen=True)
 class Task:
-    """One measurement: what :func:`vecbench.harness.measure` needs, by name."""
+    """One measurement: what :func:`vecbench.measuring.measure` needs, by name."""
 
     op: str
     backend: str
@@ -113,10 +113,9 @@ class _Threads:
         return self.count
 
 
-def _measure(task: Task, threads: _Threads, refs: dict[tuple[Any, ...], Any], stage: list[str]) -> Any:
+def _measure(task: Task, threads: _Threads, refs: Any, stage: list[str]) -> Any:
     from . import registry
-    from .data import inputs
-    from .harness import measure
+    from .measuring import measure
 
     stage[0] = "importing the kernel's modules"
     for name in task.imports:
@@ -133,16 +132,9 @@ def _measure(task: Task, threads: _Threads, refs: dict[tuple[Any, ...], Any], st
                           "in the parent; register it at import time of its module, or measure in-process "
                           "(isolate=False)")
     nthreads = threads.set(task.threads)
-    key = (task.op, tuple(sorted(task.size.items())), task.dtype, task.settings.seed)
-    if key not in refs:
-        for old in [r for r in refs if r[0] != task.op]:  # one op's references at a time
-            del refs[old]
-        stage[0] = "generating the inputs (make_inputs)"
-        args = inputs(k.op, task.size, task.dtype, seed=task.settings.seed)
-        stage[0] = "computing the reference"
-        refs[key] = k.op.reference(*args)
+    expected = refs.get(k.op, task.size, task.dtype, task.settings.seed, stage)
     stage[0] = "measuring"
-    return measure(k, task.size, task.dtype, task.settings, nthreads, refs[key])
+    return measure(k, task.size, task.dtype, task.settings, nthreads, expected)
 
 
 _INSTALLED: set[str] = set()
@@ -163,12 +155,12 @@ def _serve(conn: Any) -> None:
     """Worker main loop: one task in, one ``("record", Record)`` or ``("error", ...)`` out."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    import vecbench.harness  # noqa: F401  (import cost paid before the first timeout starts)
+    from .measuring import References  # import cost paid before the first timeout starts
 
     threads = _Threads()
     threads.set(None)  # asks every backend for its threads (importing its framework): paid here too
     conn.send(("ready", os.getpid()))
-    refs: dict[tuple[Any, ...], Any] = {}
+    refs = References()
     while True:
         try:
             task = conn.recv()
@@ -184,7 +176,7 @@ def _serve(conn: Any) -> None:
         stage = ["starting"]
         try:
             if isinstance(task, RoundsTask):  # after the sweep: its kernels are compiled and validated here
-                from .harness import measure_rounds
+                from .measuring import measure_rounds
 
                 for name in task.imports:
                     importlib.import_module(name)

@@ -28,7 +28,7 @@ object; they never name one. A backend declares
   ``--<backend>-<option>`` or ``VECBENCH_<BACKEND>_<OPTION>``).
 
 Subclass it in one module and register an instance, or publish it through
-the ``vecbench.backends`` entry-point group (see the README).
+the ``vecbench.backends`` entry-point group (see docs/adding-a-backend.md).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ Subnormal numbers
     XLA on CPU flushes subnormal numbers to zero (FTZ/DAZ; JAX's documented
     choice, no flag turns it off): ``1e-310 * 2`` is 0 and a column of
     ``1e-310`` sums to 0. vecbench's rule for every op honours subnormals
-    (see the README, "What each op does with NaN, inf and extreme values"),
+    (see docs/semantics.md, "What each op does with NaN, inf and extreme values"),
     so :meth:`JaxBackend.prepare` (untimed) looks for subnormal inputs and,
     where there is one, hands the arrays over unconverted: the kernel then
     computes that call with the op's ``numpy`` kernel, and the answer is the
@@ -87,7 +87,7 @@ def _enable_persistent_cache() -> None:
     ``JAX_COMPILATION_CACHE_DIR`` (or a directory already set in ``jax.config``) is respected; otherwise
     programs go to ``~/.cache/vecbench/jax``. A later process then loads instead of compiling: the first call
     is still timed apart (as a cache load), and a cold compile is measured with an empty cache
-    (:mod:`vecbench.coldcompile`). This sets JAX's process-wide cache options: documented in the README.
+    (:mod:`vecbench.coldcompile`). This sets JAX's process-wide cache options: documented in docs/frameworks.md.
     """
     global _CACHE_SET
     if _CACHE_SET:

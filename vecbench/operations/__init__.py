@@ -1,4 +1,4 @@
-"""The operations, one module each; importing this package registers their specs.
+"""The operations, one module each; :data:`SPECS` lists their specs, which the registry registers.
 
 Each ``<op>.py`` holds the operation's spec (validation, inputs, reference,
 byte/flop counts) and its ``python`` and ``numpy`` kernels, the loop and the
@@ -14,3 +14,6 @@ from . import broadcast  # noqa: F401
 from . import logreg  # noqa: F401
 from . import train  # noqa: F401
 from . import mlp  # noqa: F401
+
+# Every op's spec, in listing order: what the registry registers on first use.
+SPECS = (*dot.SPECS, *matvec.SPECS, *broadcast.SPECS, *logreg.SPECS, *train.SPECS, *mlp.SPECS)

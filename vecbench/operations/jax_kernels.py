@@ -5,7 +5,7 @@ see :mod:`vecbench.backends.jax`) and calls its jitted graph; JAX traces and
 XLA compiles that graph on the first call for each shape and dtype. The
 formulas are the NumPy kernels' own, so NaN and inf propagate as in NumPy.
 
-NaN, inf and extreme values follow each op's rule (see the README), as
+NaN, inf and extreme values follow each op's rule (see docs/semantics.md), as
 in every backend: ``col_percent`` and ``standardize`` return, besides the
 fast result, one flag per column or row that the fast path cannot do, and
 only those are recomputed by the NumPy kernel's careful path. XLA on CPU

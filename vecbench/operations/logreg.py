@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import _nonempty, _numeric, as_array, as_out, as_scalar, as_vector, check_positive, common_float
-from ..registry import Call, OpSpec, register
+from ..opspec import Call, OpSpec
 from ._logistic import loss_and_sigmoid1, loss_terms, sigmoid, sigmoid1
 from .dot import careful_dot_rows
 
@@ -431,7 +431,5 @@ GRAD = _model_op("logreg_grad", "dz = sigmoid(w^T X + b) - y; dw = X dz / m; db 
 STEP = _model_op("logreg_step", "w -= lr dw; b -= lr db (one batch gradient-descent step)", validate_step,
                  step_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"], make=make_step)
 
-register(SIGMOID)
-register(COST)
-register(GRAD)
-register(STEP)
+# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+SPECS = (SIGMOID, COST, GRAD, STEP,)
