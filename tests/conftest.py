@@ -41,6 +41,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "exhaustive: a long, exhaustive test; runs with --exhaustive")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With pytest-xdist, compile the Numba kernels once in the controller's helpers (tests/warm_cache.py)."""
+    config = session.config
+    workers = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or not workers or config.option.collectonly:
+        return  # a worker (the controller warmed the cache), or one process that compiles as it goes
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from warm_cache import jit_kernels
+
+    names = jit_kernels()
+    count = int(workers) if str(workers).isdigit() else (os.cpu_count() or 1)  # xdist resolves "auto" early
+    n = max(1, min(count, len(names)))
+    here = Path(__file__).parent
+    procs = [subprocess.Popen([sys.executable, str(here / "warm_cache.py"), *names[i::n]], cwd=here,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(n)]
+    for p in procs:
+        try:
+            p.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 # The exhaustive odd-value grids (hundreds of calls per kernel) leave out backends whose every call is a
 # scheduler round trip; tests/test_dask.py checks the same rules on a sample, cut into several chunks.
 _GRIDS = ("test_odd_values_follow_the_reference_without_warnings", "test_every_pair_of_odd_values_at_the_smallest_sizes",
