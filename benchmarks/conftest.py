@@ -28,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _skip_reason(k: vb.Kernel, size: dict[str, int], budget: float) -> str:
     if not k.available:
         return k.backend.install_hint
+    if reason := k.backend.skip_reason(k.op.name, size):  # what the backend itself does not measure, as in vb.run
+        return reason
     est = static_estimate_s(k, size)
     if est is None:
         return ""
