@@ -29,6 +29,7 @@ import numpy as np
 
 from .._checks import as_array, check_positive, common_float
 from ..opspec import Call, OpSpec
+from .xp_kernels import mlp_step as xp_mlp_step
 
 # The slide's network.
 SLIDE = {"N": 64, "D_in": 1000, "H": 100, "D_out": 10}
@@ -216,17 +217,8 @@ def mlp_step_numpy(x, y, W1, W2, lr):
         return _mlp_step_numpy(x, y, W1, W2, lr)
 
 
-def _mlp_step_numpy(x, y, W1, W2, lr):
-    pre = x @ W1
-    h = np.maximum(pre, 0)
-    diff = h @ W2 - y
-    loss = np.sum(diff * diff)
-    g = 2 * diff
-    dW2 = h.T @ g
-    dh = g @ W2.T
-    dh[pre <= 0] = 0  # pre <= 0 (not "not pre > 0"): a NaN stays NaN, as in the frameworks' relu
-    dW1 = x.T @ dh
-    return W1 - lr * dW1, W2 - lr * dW2, loss
+# One formula for NumPy and the GPU's NumPy-like arrays (CuPy): xp_kernels writes it for any array module.
+_mlp_step_numpy = xp_mlp_step
 
 
 # ---------------------------------------------------------------- registry
