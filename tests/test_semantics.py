@@ -106,17 +106,16 @@ def test_bad_input_is_refused_alike_by_every_backend_naming_op_and_parameter(op)
     assert tally.accepted == [] and tally.bad_error == [] and tally.warning == []
 
 
-@pytest.mark.exhaustive  # the per-kernel tests above run the same cases; this adds the cross-backend tally
-def test_the_grid_finds_nothing():
-    """The whole adversarial grid (thousands of calls) on the ops' small sizes: zero problems."""
-    tally = adv.Tally()
-    for op in vb.ops():
-        for label, args in adv.cases(op):
-            adv.check_case(tally, op, label, args)
-    c = tally.counts()
-    assert c["calls"] > 5000
-    assert (c["wrong"], c["warning"], c["bad_error"], c["accepted"]) == (0, 0, 0, 0), (
-        tally.wrong[:5], tally.warning[:5], tally.bad_error[:5])
+def test_the_grid_holds_thousands_of_odd_cases():
+    """The grid the per-kernel tests above run: thousands of (case, backend) calls, every op in every backend.
+
+    Each kernel's cases run in their own test (in parallel under pytest-xdist); a single test running the
+    whole grid again over every backend (one xdist worker for tens of minutes with the frameworks installed)
+    is ``python tests/adversarial.py``, which prints the cross-backend tally.
+    """
+    per_op = {op: len(list(adv.cases(op))) for op in vb.ops()}
+    assert min(per_op.values()) >= 50, per_op
+    assert sum(n * len(adv.grid_backends(op)) for op, n in per_op.items()) > 5000
 
 
 # ------------------------------------------------------------ hypothesis
