@@ -75,6 +75,38 @@ def _accumulate_simd(w, b, X, y, perm, lo, hi, dw, S, bits):
     return J, db
 
 
+COST_BLOCK = 1024  # examples per block of the whole-set cost: z, labels and scratch stay in L1/L2
+
+
+@numba.njit(**JIT)
+def dataset_cost(w, b, X, y):
+    """Mean cost ``mean(softplus(z) - y z)``, ``z = w^T X + b``, over all examples of example-major ``X``.
+
+    What :func:`vecbench.train` records after each epoch (its ``history``):
+    the same per-example arithmetic as the epoch (``loss_and_dz_block``, SIMD
+    ``exp``/``log1p``), block by block, each example read as one contiguous
+    column. NumPy's ``logreg_cost`` on Fortran-ordered ``X`` spends several
+    times longer (``np.logaddexp`` is scalar libm, plus temporaries).
+    """
+    n_x, m = X.shape
+    nb_max = min(COST_BLOCK, m)
+    S = np.empty((3, nb_max))
+    bits = np.empty(nb_max, dtype=np.int64)
+    J = 0.0
+    for start in range(0, m, COST_BLOCK):
+        nb = min(COST_BLOCK, m - start)
+        z = S[0, :nb]
+        for k in range(nb):
+            j = start + k
+            acc = b
+            for i in range(n_x):
+                acc += w[i] * X[i, j]
+            z[k] = acc
+        Jb, _ = loss_and_dz_block(z, y[start:start + nb], S[1, :nb], S[2, :nb], bits[:nb])
+        J += Jb
+    return J / m
+
+
 # The epoch loops themselves are compiled without ``reassoc``: it would let
 # LLVM turn ``lr * (dw / nb)`` back into ``lr * dw / nb``, which overflows
 # for a huge lr where the other backends do not. Their hot loops (the
