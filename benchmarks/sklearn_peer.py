@@ -43,9 +43,9 @@ from vecbench.stats import median_ci, paired_ratio_ci
 Samples = dict[str, list[float]]
 
 
-def _clock(fn: Callable[[], Any]) -> tuple[float, Any]:
+def _clock(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
 
 
@@ -78,9 +78,9 @@ def measure(A: np.ndarray, y: np.ndarray, lr: float, epochs: int, rounds: int, b
     for r in range(rounds):
         t_vb, t_sk = [], []
         for e in span:
-            dt, model = _clock(lambda e=e: vb.train(X, y, batch_size=1, epochs=e, lr=lr, backend=backend, seed=seed + r))
+            dt, model = _clock(vb.train, X, y, batch_size=1, epochs=e, lr=lr, backend=backend, seed=seed + r)
             t_vb.append(dt)
-            dt, clf = _clock(lambda e=e: _sgd(lr, e, seed + r).fit(A, y))
+            dt, clf = _clock(_sgd(lr, e, seed + r).fit, A, y)  # the estimator's construction stays outside
             t_sk.append(dt)
         add("vb one-epoch call", t_vb[0])
         add("sk one-epoch call", t_sk[0])
@@ -95,7 +95,7 @@ def measure(A: np.ndarray, y: np.ndarray, lr: float, epochs: int, rounds: int, b
             add(f"{lib} per epoch (slope)", per_epoch)
         partial = _sgd(lr, 1, seed + r)
         partial.partial_fit(A, y, classes=classes)  # the first call sets the classes up; not counted
-        walls = [_clock(lambda: partial.partial_fit(A, y))[0] for _ in span]
+        walls = [_clock(partial.partial_fit, A, y)[0] for _ in span]
         add("sk partial_fit epoch", float(np.median(walls)))
     return s
 
@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("sklearn_peer: needs scikit-learn: pip install 'vecbench[peers]'", file=sys.stderr)
         return 2
+    try:
+        vb.kernel("train_epoch", args.backend)
+    except (KeyError, ImportError) as exc:
+        p.error(f"--backend: {exc.args[0] if exc.args else exc}")
     m, n_x = int(args.m), args.n_x
     X, y = vb.datasets.make_classification(n_features=n_x, m=m, seed=args.seed)
     A = np.ascontiguousarray(X.T)  # example-major, as both libraries read it
