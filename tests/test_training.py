@@ -193,3 +193,21 @@ def test_an_epoch_kernel_runs_once_per_epoch_unless_it_compiled(data, monkeypatc
     for m in (model, again):
         np.testing.assert_array_equal(m.w, expected.w)
         assert m.history == expected.history
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("lr", "nan"), [(0.3, False), (0.3, True), (1e308, False)])
+def test_numba_sgd_epoch_is_the_general_epoch_bit_for_bit(dtype, lr, nan):
+    pytest.importorskip("numba")
+    from vecbench.operations.train_numba import _epoch, _epoch_sgd
+
+    rng = np.random.default_rng(7)
+    X = np.asfortranarray(rng.normal(size=(9, 257)).astype(dtype) * 5)
+    if nan:
+        X[2, 100] = np.nan  # NaN propagates from that step on, alike in both
+    y = (rng.random(257) > 0.5).astype(dtype)
+    w, perm = rng.normal(size=9).astype(dtype), rng.permutation(257)
+    general, sgd = _epoch(w, 0.5, X, y, lr, 1, perm), _epoch_sgd(w, 0.5, X, y, lr, perm)
+    np.testing.assert_array_equal(sgd[0], general[0])
+    np.testing.assert_array_equal(sgd[2], general[2])
+    assert np.array_equal(sgd[1], general[1], equal_nan=True)

@@ -4,6 +4,10 @@ The batch loop, the gather of each batch's examples (read in place through
 ``perm``, never copied) and the update all run in compiled code, so a step of
 batch size 1 costs a few dozen nanoseconds instead of NumPy's microseconds of
 per-call overhead. ``w`` is carried in float64 whatever the input dtype.
+At batch size 1 (SGD) a loop of its own updates ``w`` straight from the
+example, with the same result bit for bit (:func:`_epoch_sgd`).
+:func:`dataset_cost` is the whole-set cost that :func:`vecbench.train`
+records after each epoch.
 
 The parallel kernel splits each batch's examples into chunks with their own
 partial gradient (race-free, reduced in a fixed order); for batches below
