@@ -144,3 +144,70 @@ def test_epoch_times_exclude_jit_compile(data):
     model = vb.train(X, y, batch_size=8, epochs=4, backend="numba_parallel", seed=11)
     first, rest = model.epoch_times_s[0], sorted(model.epoch_times_s[1:])
     assert first < 20 * rest[len(rest) // 2] + 1e-3  # a compile would take ~100x longer
+
+
+def test_training_follows_the_epoch_kernel_called_by_hand(data):
+    # vb.train validates once and then only swaps w, b and the permutation: the same trajectory, bit for bit,
+    # as calling the public kernel each epoch with rng.permutation (the history: the whole-set cost).
+    X, y = data
+    X = np.asfortranarray(X)  # as vb.train stores it (the layout changes NumPy's rounding)
+    for backend in ("numpy", "numba"):
+        model = vb.train(X, y, batch_size=7, epochs=3, lr=0.3, backend=backend, seed=4)
+        k, cost, rng = vb.kernel("train_epoch", backend), vb.kernel("logreg_cost", "numpy"), np.random.default_rng(4)
+        w, b = np.zeros(X.shape[0]), 0.0
+        history = [cost(w, b, X, y)]
+        for _ in range(3):
+            w, b, _ = k(w, b, X, y, 0.3, 7, rng.permutation(X.shape[1]))
+            history.append(cost(w, b, X, y))
+        np.testing.assert_array_equal(model.w, w, err_msg=backend)
+        assert model.b == b
+        np.testing.assert_allclose(model.history, history, rtol=1e-13, err_msg=backend)
+
+
+@pytest.mark.parametrize("m", [2, 5, 1023, 1024, 2500])
+def test_compiled_history_cost_matches_numpy(m):
+    pytest.importorskip("numba")
+    from vecbench.operations.train_numba import dataset_cost
+
+    X, y = make_classification(n_features=3, m=m, seed=m)
+    w, b = np.array([0.5, -2.0, 1.5]), 0.25
+    Xf = np.asfortranarray(X)
+    assert dataset_cost(w, b, Xf, y) == pytest.approx(vb.kernel("logreg_cost", "numpy")(w, b, Xf, y), rel=1e-13)
+
+
+def test_an_epoch_kernel_runs_once_per_epoch_unless_it_compiled(data, monkeypatch):
+    # No warm-up epoch when the backend says the first call did not compile; one extra, untimed-for-the-record
+    # run of the first epoch when it did (epoch_times_s never holds a compile), with the same result.
+    X, y = data
+    k = vb.kernel("train_epoch", "numba")
+    expected = vb.train(X, y, batch_size=16, epochs=3, backend="numba")  # compiled (or loaded) by now
+    calls = []
+    core = k.core
+    monkeypatch.setattr(k, "_core", lambda *a: calls.append(1) or core(*a))
+    model = vb.train(X, y, batch_size=16, epochs=3, backend="numba")
+    assert len(calls) == 3 and len(model.epoch_times_s) == 3
+    monkeypatch.setattr(type(k.backend), "compiled", lambda self, *a: (True, None))
+    calls.clear()
+    again = vb.train(X, y, batch_size=16, epochs=3, backend="numba")
+    assert len(calls) == 4 and len(again.epoch_times_s) == 3
+    for m in (model, again):
+        np.testing.assert_array_equal(m.w, expected.w)
+        assert m.history == expected.history
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("lr", "nan"), [(0.3, False), (0.3, True), (1e308, False)])
+def test_numba_sgd_epoch_is_the_general_epoch_bit_for_bit(dtype, lr, nan):
+    pytest.importorskip("numba")
+    from vecbench.operations.train_numba import _epoch, _epoch_sgd
+
+    rng = np.random.default_rng(7)
+    X = np.asfortranarray(rng.normal(size=(9, 257)).astype(dtype) * 5)
+    if nan:
+        X[2, 100] = np.nan  # NaN propagates from that step on, alike in both
+    y = (rng.random(257) > 0.5).astype(dtype)
+    w, perm = rng.normal(size=9).astype(dtype), rng.permutation(257)
+    general, sgd = _epoch(w, 0.5, X, y, lr, 1, perm), _epoch_sgd(w, 0.5, X, y, lr, perm)
+    np.testing.assert_array_equal(sgd[0], general[0])
+    np.testing.assert_array_equal(sgd[2], general[2])
+    assert np.array_equal(sgd[1], general[1], equal_nan=True)

