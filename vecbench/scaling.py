@@ -1,0 +1,247 @@
+"""Scaling over workers, computed from results (never measures anything): strong and weak scaling tables and figure.
+
+A *scaling record* is an ok record whose backend reported how many workers
+computed it (the record fact ``workers``, as a cluster backend stores it: see
+:meth:`vecbench.backends.Backend.record_facts`); every other ok record is a
+single-process one. Per op, dtype and backend with scaling records:
+
+- **strong scaling**: one size, two or more worker counts. Speedup
+  ``S(w) = t(w0) / t(w)`` and efficiency ``E(w) = S(w) w0 / w`` against the
+  fewest workers measured ``w0`` (1 when measured); the single-process
+  backends' medians at that size are drawn beside it, each at its fastest
+  thread count, as what distribution has to beat on this machine;
+- **weak scaling**: the work per worker fixed (the record's flops, else its
+  bytes, over its workers, equal within 1%), the size growing with the
+  workers: efficiency ``E(w) = t(w0) / t(w)`` (1 is perfect).
+
+Where one worker count was measured at several chunk sizes (a chunk sweep),
+the fastest is kept and its chunk shown. Medians are compared as they are;
+the records' 95% intervals are drawn as error bars. Matplotlib is imported
+only by the drawing functions.
+
+Results files from several runs (``vecbench run --threads 1``, ``--threads 2``...)
+merge into one report: ``vecbench report a.json b.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .records import Record, format_time
+from .results import Results
+
+__all__ = ["ScalingPoint", "ScalingSeries", "scaling_series", "scaling_rows", "scaling_lines", "draw_scaling",
+           "fig_scaling"]
+
+WEAK_TOLERANCE = 0.01  # work per worker equal within this share counts as fixed
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    """One worker count of a series: the fastest record measured with it."""
+
+    workers: int
+    label: str
+    median_s: float
+    ci: tuple[float, float] | None
+    chunk: int | None
+    speedup: float
+    efficiency: float
+
+
+@dataclass(frozen=True)
+class ScalingSeries:
+    """Time against workers for one op, dtype and backend, at one size (strong) or one work per worker (weak)."""
+
+    kind: str  # "strong" or "weak"
+    op: str
+    dtype: str
+    backend: str
+    size: str  # the size's label (strong) or the work per worker (weak)
+    points: tuple[ScalingPoint, ...]
+    references: tuple[tuple[str, int, float], ...] = ()  # (backend, threads, median_s) in one process, same size
+
+
+def _workers(r: Record) -> int | None:
+    w = r.facts.get("workers") if r.facts else None
+    return int(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 1 else None
+
+
+def _ci(r: Record) -> tuple[float, float] | None:
+    t = r.timing
+    if t is None or t.ci_low_s is None or t.ci_high_s is None:
+        return None
+    return (t.ci_low_s, t.ci_high_s)
+
+
+def _fastest(recs: Iterable[Record]) -> dict[int, Record]:
+    """The fastest record per worker count."""
+    best: dict[int, Record] = {}
+    for r in recs:
+        w = _workers(r)
+        if w is not None and r.median_s and (w not in best or r.median_s < (best[w].median_s or math.inf)):
+            best[w] = r
+    return dict(sorted(best.items()))
+
+
+def _points(best: dict[int, Record], weak: bool) -> tuple[ScalingPoint, ...]:
+    w0, r0 = next(iter(best.items()))
+    t0 = r0.median_s or math.nan
+    out = []
+    for w, r in best.items():
+        t = r.median_s or math.nan
+        speedup = t0 / t
+        chunk = r.facts.get("chunk")
+        out.append(ScalingPoint(w, r.label, t, _ci(r), int(chunk) if isinstance(chunk, (int, float)) else None,
+                                speedup, speedup if weak else speedup * w0 / w))
+    return tuple(out)
+
+
+def _references(recs: Sequence[Record]) -> tuple[tuple[str, int, float], ...]:
+    """Each single-process backend at its fastest thread count, fastest first."""
+    best: dict[str, Record] = {}
+    for r in recs:
+        if r.median_s and (r.backend not in best or r.median_s < (best[r.backend].median_s or math.inf)):
+            best[r.backend] = r
+    return tuple(sorted(((b, r.threads, r.median_s or math.nan) for b, r in best.items()), key=lambda x: x[2]))
+
+
+def _work(r: Record) -> float:
+    return float(r.flops or r.bytes or math.prod(r.size.values()) or 1)
+
+
+def _weak_groups(recs: list[Record]) -> list[list[Record]]:
+    """Records with equal work per worker (within :data:`WEAK_TOLERANCE`), over 2+ worker counts and sizes."""
+    per = sorted(recs, key=lambda r: _work(r) / (_workers(r) or 1))
+    groups: list[list[Record]] = []
+    for r in per:
+        x = _work(r) / (_workers(r) or 1)
+        if groups and x <= _work(groups[-1][0]) / (_workers(groups[-1][0]) or 1) * (1 + WEAK_TOLERANCE):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return [g for g in groups if len({_workers(r) for r in g}) >= 2 and len({r.label for r in g}) >= 2]
+
+
+def scaling_series(results: Results | Iterable[Record]) -> list[ScalingSeries]:
+    """Every strong and weak scaling series in ``results`` (``[]`` when no backend reported workers)."""
+    ok = [r for r in results if r.ok and r.median_s]
+    scaled: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
+    single: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
+    for r in ok:
+        if _workers(r) is not None:
+            scaled[(r.op, r.dtype, r.backend)].append(r)
+        else:
+            single[(r.op, r.dtype, r.label)].append(r)
+    out: list[ScalingSeries] = []
+    for (op, dtype, backend), recs in scaled.items():
+        by_label: dict[str, list[Record]] = defaultdict(list)
+        for r in recs:
+            by_label[r.label].append(r)
+        for label, same in by_label.items():
+            best = _fastest(same)
+            if len(best) >= 2:
+                out.append(ScalingSeries("strong", op, dtype, backend, label, _points(best, weak=False),
+                                         _references(single.get((op, dtype, label), []))))
+        for group in _weak_groups(recs):
+            best = _fastest(group)
+            r0 = next(iter(best.values()))
+            per = _work(r0) / (_workers(r0) or 1)
+            unit = "flops" if r0.flops else "bytes" if r0.bytes else "elements"
+            out.append(ScalingSeries("weak", op, dtype, backend, f"{per:.3g} {unit} per worker",
+                                     _points(best, weak=True)))
+    return out
+
+
+def scaling_rows(results: Results | Iterable[Record]) -> list[dict[str, Any]]:
+    """One plain row per series and worker count (for tables, pandas, JSON)."""
+    return [{"kind": s.kind, "op": s.op, "dtype": s.dtype, "backend": s.backend, "size": s.size, "workers": p.workers,
+             "label": p.label, "median_s": p.median_s, "speedup": p.speedup, "efficiency": p.efficiency,
+             "chunk": p.chunk} for s in scaling_series(results) for p in s.points]
+
+
+def _reference_text(s: ScalingSeries) -> str:
+    if not s.references:
+        return "no single-process backend measured at this size"
+    best = min(p.median_s for p in s.points)
+    parts = [f"`{b}` {format_time(t)} ({threads} thread{'s' if threads != 1 else ''}; fastest {s.backend} / it: "
+             f"{best / t:.3g}x)" for b, threads, t in s.references]
+    return "; ".join(parts)
+
+
+def scaling_lines(results: Results | Iterable[Record]) -> list[str]:
+    """The report's scaling tables (markdown lines; ``[]`` without a series)."""
+    series = scaling_series(results)
+    if not series:
+        return []
+    out = ["Time per call against the workers that computed it (the record fact `workers`). Strong scaling: one "
+           "size; speedup over the fewest workers measured (w0) and efficiency = speedup x w0 / workers. Weak "
+           "scaling: the work per worker fixed; efficiency = t(w0) / t(workers). 1 is perfect; where a worker "
+           "count was measured at several chunk sizes, the fastest is shown.", ""]
+    for s in series:
+        title = "Strong" if s.kind == "strong" else "Weak"
+        out += [f"**{title} scaling: `{s.op}` {s.dtype}, `{s.backend}`, {s.size}**", "",
+                "| workers | size | median | speedup | efficiency | examples per chunk |", "|--:|---|--:|--:|--:|--:|"]
+        out += [f"| {p.workers} | {p.label} | {format_time(p.median_s)} | {p.speedup:.3g}x | {p.efficiency:.0%} | "
+                f"{p.chunk if p.chunk is not None else '-'} |" for p in s.points]
+        out.append("")
+        if s.kind == "strong":
+            out += [f"Single process at this size: {_reference_text(s)}.", ""]
+    return out
+
+
+def draw_scaling(ax: Any, results: Results | Iterable[Record], kind: str = "strong") -> bool:
+    """Time per call against workers on ``ax`` (log-log), one line per ``kind`` series.
+
+    Strong scaling also draws the ideal ``t(w0) w0 / w`` (dotted) and each
+    single-process backend at that size as a horizontal dashed line. Returns
+    False (and draws nothing) when ``results`` hold no such series.
+    """
+    from .plotting import backend_style
+
+    series = [s for s in scaling_series(results) if s.kind == kind]
+    if not series:
+        return False
+    names = list(dict.fromkeys([s.backend for s in series] + [b for s in series for b, _, _ in s.references]))
+    several = len(series) > 1
+    for s in series:
+        style = backend_style(s.backend, names)
+        ws = [p.workers for p in s.points]
+        ts = [p.median_s for p in s.points]
+        lo = [p.median_s - p.ci[0] if p.ci else 0.0 for p in s.points]
+        hi = [p.ci[1] - p.median_s if p.ci else 0.0 for p in s.points]
+        tag = f" {s.op} {s.size}" if several else ""
+        ax.errorbar(ws, ts, yerr=[lo, hi], color=style["color"], marker=style["marker"], capsize=2,
+                    label=f"{s.backend}{tag}")
+        if kind == "strong":
+            ax.plot(ws, [ts[0] * ws[0] / w for w in ws], ls=":", color=style["color"], lw=0.8)
+            for b, threads, t in s.references:
+                ax.axhline(t, ls="--", lw=0.9, color=backend_style(b, names)["color"],
+                           label=f"{b} ({threads} thr){tag}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("workers")
+    ax.set_ylabel("time per call (s)")
+    ax.set_title("Strong scaling (dotted: ideal; dashed: one process)" if kind == "strong"
+                 else "Weak scaling (work per worker fixed; flat is ideal)")
+    ax.legend(fontsize="small")
+    return True
+
+
+def fig_scaling(results: Results | Iterable[Record]) -> Any:
+    """A figure with a strong and/or a weak scaling panel (None when there is no series)."""
+    from matplotlib.figure import Figure
+
+    results = list(results)  # read twice below
+    kinds = [k for k in ("strong", "weak") if any(s.kind == k for s in scaling_series(results))]
+    if not kinds:
+        return None
+    fig = Figure(figsize=(6 * len(kinds), 4.5))
+    for ax, kind in zip(fig.subplots(1, len(kinds), squeeze=False)[0], kinds):
+        draw_scaling(ax, results, kind)
+    fig.tight_layout()
+    return fig
