@@ -39,7 +39,9 @@ import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-__all__ = ["Backend", "ROLES"]
+import numpy as np
+
+__all__ = ["Backend", "ROLES", "inputs_fit"]
 
 # What the reports compare: the loop every speedup is "over", the vectorized
 # baseline a compiled kernel has to beat, and the contenders.
@@ -138,6 +140,18 @@ class Backend:
         """Why this backend does not measure ``op`` at ``size`` (recorded as skipped), or ""."""
         return ""
 
+    def fits(self, op: Any, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:
+        """Why ``op``'s data at ``size`` would not fit in the measuring process's memory, or "".
+
+        ``op`` is the :class:`vecbench.opspec.OpSpec`; ``available_bytes`` the memory free now.
+        Default: the inputs and outputs (``op.nbytes``) must fit in a third of it,
+        room for the reference's float64 copy and the pure-Python backend's lists. A
+        backend that never holds the whole input in this process (one that streams
+        chunks from disk) overrides this with its own bound; the harness asks every
+        backend, so it can measure sizes others must skip.
+        """
+        return inputs_fit(op, size, dtype, available_bytes)
+
     def preflight(self) -> None:
         """Checks before a run measures anything (e.g. a scheduler is reachable); ``ValueError``, one line."""
 
@@ -235,6 +249,14 @@ class Backend:
         module, _, attr = target.partition(":")
         fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
         return fn
+
+
+def inputs_fit(op: Any, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:
+    """The default memory rule (:meth:`Backend.fits`): inputs and outputs within a third of ``available_bytes``."""
+    need = op.nbytes(size, np.dtype(dtype).itemsize)
+    if need > available_bytes // 3:
+        return f"inputs need ~{need / 1e9:.2g} GB; only {available_bytes / 1e9:.2g} GB of memory is available"
+    return ""
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
