@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| implementation | time per iteration |\n|---|---:|")
     for name, t in rows.items():
         print(f"| {name} | {vb.results.format_time(t) if isinstance(t, float) else t} |")
-    print(f"\nvecbench rows: median per call (validated, calibrated); dask-ml: best of {1 if args.quick else 3} fits, "
+    print(f"\nvecbench rows: median per call (validated, calibrated); dask-ml: best of {1 if args.quick else 3} fit(s), "
           f"(t({2 + args.iterations} iterations) - t(2)) / {args.iterations}. {_versions()}")
     busy = [r.backend for r in res.records if r.is_contended or r.noisy]
     if busy:

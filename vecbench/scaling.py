@@ -168,8 +168,8 @@ def _reference_text(s: ScalingSeries) -> str:
     if not s.references:
         return "no single-process backend measured at this size"
     best = min(p.median_s for p in s.points)
-    parts = [f"`{b}` {format_time(t)} ({threads} thread{'s' if threads != 1 else ''}; fastest {s.backend} / it: "
-             f"{best / t:.3g}x)" for b, threads, t in s.references]
+    parts = [f"`{b}` {format_time(t)} ({threads} thread{'s' if threads != 1 else ''}; `{s.backend}` at its "
+             f"fastest takes {best / t:.3g}x as long)" for b, threads, t in s.references]
     return "; ".join(parts)
 
 
@@ -222,7 +222,13 @@ def draw_scaling(ax: Any, results: Results | Iterable[Record], kind: str = "stro
             for b, threads, t in s.references:
                 ax.axhline(t, ls="--", lw=0.9, color=backend_style(b, names)["color"],
                            label=f"{b} ({threads} thr){tag}")
+    from matplotlib.ticker import NullFormatter, NullLocator
+
     ax.set_xscale("log", base=2)
+    ticks = sorted({p.workers for s in series for p in s.points})
+    ax.set_xticks(ticks, [str(w) for w in ticks])  # worker counts, not powers of two
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yscale("log")
     ax.set_xlabel("workers")
     ax.set_ylabel("time per call (s)")
