@@ -10,7 +10,15 @@ from matplotlib.figure import Figure
 import vecbench as vb
 from vecbench.records import Record, Timing
 from vecbench.results import Results
-from vecbench.scaling import draw_scaling, fig_scaling, scaling_lines, scaling_rows, scaling_series
+from vecbench.scaling import (
+    beats_one_process,
+    draw_scaling,
+    fig_scaling,
+    scaling_lines,
+    scaling_rows,
+    scaling_series,
+    task_costs,
+)
 
 OP = "logreg_grad"
 
@@ -107,3 +115,38 @@ def test_draws_on_a_given_axes():
     assert not draw_scaling(Figure().subplots(), Results(), "weak")
     fig = fig_scaling(_synthetic())
     assert len(fig.axes) == 2 and math.isclose(fig.get_figwidth(), 12)
+
+
+def _sweep_rec(m: int, tasks: int, median: float, workers: int = 2) -> Record:
+    size = {"n_x": 10, "m": m}
+    t = Timing(samples_s=(median,) * 3, loops_per_sample=1, min_s=median, median_s=median, iqr_s=0.0)
+    return Record(OP, "clustered", size, vb.spec(OP).label(size), "float64", workers, timing=t,
+                  bytes=vb.spec(OP).nbytes(size, 8), facts={"workers": workers, "tasks": tasks})
+
+
+def test_task_cost_fit_recovers_fixed_and_per_byte_costs():
+    fixed, per_byte = 2e-4, 1e-9  # 200 us per task, 1 GB/s
+    recs = [_sweep_rec(m, tasks, fixed * tasks + per_byte * vb.spec(OP).nbytes({"n_x": 10, "m": m}, 8))
+            for m in (10_000, 40_000) for tasks in (3, 9, 33)]
+    recs.append(_sweep_rec(10_000, 5, 1.0, workers=4))  # another worker count: not in this fit (and alone)
+    (c,) = task_costs(Results(records=recs))
+    assert (c.workers, c.points) == (2, 6)
+    assert c.fixed_s_per_task == pytest.approx(fixed) and c.s_per_byte == pytest.approx(per_byte)
+    text = "\n".join(scaling_lines(Results(records=recs)))
+    assert "| logreg_grad | float64 | clustered | 2 | 6 | 200 µs | 1 ns | 1 GB/s |" in text
+    # one size only: tasks and bytes do not vary apart, no fit
+    assert task_costs([r for r in recs if r.size["m"] == 10_000 and r.facts["workers"] == 2]) == []
+
+
+def test_where_distribution_pays():
+    recs = [_rec("clustered", m, t, workers=w) for m, t, w in ((1000, 5e-3, 1), (4000, 4e-3, 2), (16000, 6e-3, 2))]
+    recs += [_rec("numpy", 1000, 1e-3), _rec("numpy", 4000, 5e-3), _rec("numpy", 16000, 2e-2),
+             _rec("numba", 16000, 1.2e-2)]
+    (b,) = beats_one_process(recs)
+    assert b.since == vb.spec(OP).label({"n_x": 10, "m": 4000})  # wins at 4000 and 16000, not at 1000
+    assert (b.best_single, b.single_s, b.scaled_s, b.workers) == ("numba", 1.2e-2, 6e-3, 2)
+    lost = [_rec("clustered", 4000, 4e-3, workers=2), _rec("clustered", 16000, 1e-2, workers=2),
+            _rec("numpy", 4000, 5e-3), _rec("numpy", 16000, 5e-3)]
+    (never,) = beats_one_process(lost)  # a win at a smaller size followed by a loss: never
+    assert never.since is None
+    assert "| never |" in "\n".join(scaling_lines(lost))

@@ -15,7 +15,18 @@ single-process one. Per op, dtype and backend with scaling records:
   workers: efficiency ``E(w) = t(w0) / t(w)`` (1 is perfect).
 
 Where one worker count was measured at several chunk sizes (a chunk sweep),
-the fastest is kept and its chunk shown. Medians are compared as they are;
+the fastest is kept and its chunk shown. Two more tables, where the records allow:
+
+- **cost per task and per byte** (:func:`task_costs`): over the records of one
+  worker count that carry ``tasks`` per call (a chunk sweep at two or more
+  sizes), the least-squares fit ``t = fixed x tasks + per_byte x bytes``:
+  ``fixed`` is the scheduler's overhead per task, measured;
+- **where distribution pays** (:func:`beats_one_process`): over the sizes both
+  measured, the smallest from which the scaled backend (at its fastest worker
+  count) beats the fastest single-process backend at that size and every
+  larger one; "never" is an honest answer on one machine.
+
+Medians are compared as they are;
 the records' 95% intervals are drawn as error bars. Matplotlib is imported
 only by the drawing functions.
 
@@ -34,8 +45,8 @@ from typing import Any
 from .records import Record, format_time
 from .results import Results
 
-__all__ = ["ScalingPoint", "ScalingSeries", "scaling_series", "scaling_rows", "scaling_lines", "draw_scaling",
-           "fig_scaling"]
+__all__ = ["ScalingPoint", "ScalingSeries", "TaskCost", "Beats", "scaling_series", "scaling_rows", "task_costs",
+           "beats_one_process", "scaling_lines", "draw_scaling", "fig_scaling"]
 
 WEAK_TOLERANCE = 0.01  # work per worker equal within this share counts as fixed
 
@@ -164,6 +175,112 @@ def scaling_rows(results: Results | Iterable[Record]) -> list[dict[str, Any]]:
              "chunk": p.chunk} for s in scaling_series(results) for p in s.points]
 
 
+@dataclass(frozen=True)
+class TaskCost:
+    """``t = fixed_s_per_task x tasks + s_per_byte x bytes`` fitted over one backend's records at one worker count."""
+
+    op: str
+    dtype: str
+    backend: str
+    workers: int
+    points: int
+    fixed_s_per_task: float
+    s_per_byte: float
+
+
+def task_costs(results: Results | Iterable[Record]) -> list[TaskCost]:
+    """The fit per op, dtype, backend and worker count, where 3+ records carry ``tasks`` and the two terms
+    vary apart (several tasks per call at more than one size); a fit with a negative term is left out."""
+    import numpy as np
+
+    groups: dict[tuple[str, str, str, int], list[Record]] = defaultdict(list)
+    for r in results:
+        w, tasks = _workers(r), (r.facts or {}).get("tasks")
+        if r.ok and r.median_s and w is not None and isinstance(tasks, int) and tasks > 0 and r.bytes > 0:
+            groups[(r.op, r.dtype, r.backend, w)].append(r)
+    out = []
+    for (op, dtype, backend, w), recs in groups.items():
+        A = np.array([[float(r.facts["tasks"]), float(r.bytes)] for r in recs])
+        # Two sizes at least: at one size the bytes term is a constant, which a per-call cost would fit as well.
+        if len(recs) < 3 or len({r.bytes for r in recs}) < 2 or np.linalg.matrix_rank(A / A.max(axis=0)) < 2:
+            continue
+        t = np.array([r.median_s or 0.0 for r in recs])
+        fixed, per_byte = np.linalg.lstsq(A, t, rcond=None)[0]
+        if fixed >= 0 and per_byte >= 0:
+            out.append(TaskCost(op, dtype, backend, w, len(recs), float(fixed), float(per_byte)))
+    return out
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Where a scaled backend beats the fastest single-process backend (``since`` None: never)."""
+
+    op: str
+    dtype: str
+    backend: str
+    since: str | None
+    largest: str
+    best_single: str
+    single_s: float
+    scaled_s: float
+    workers: int
+
+
+def beats_one_process(results: Results | Iterable[Record]) -> list[Beats]:
+    """Per op, dtype and scaled backend, over the sizes measured by both it and a single-process backend."""
+    ok = [r for r in results if r.ok and r.median_s]
+    scaled: dict[tuple[str, str, str], dict[str, Record]] = defaultdict(dict)
+    single: dict[tuple[str, str], dict[str, Record]] = defaultdict(dict)
+    for r in ok:
+        into = scaled[(r.op, r.dtype, r.backend)] if _workers(r) is not None else single[(r.op, r.dtype)]
+        if r.label not in into or (r.median_s or math.inf) < (into[r.label].median_s or math.inf):
+            into[r.label] = r
+    out = []
+    for (op, dtype, backend), mine in scaled.items():
+        theirs = single.get((op, dtype), {})
+        labels = sorted(set(mine) & set(theirs), key=lambda lbl: mine[lbl].elements)
+        if not labels:
+            continue
+        wins = [(mine[lbl].median_s or math.inf) < (theirs[lbl].median_s or 0.0) for lbl in labels]
+        since = None
+        for i in range(len(labels)):
+            if all(wins[i:]):
+                since = labels[i]
+                break
+        last = labels[-1]
+        out.append(Beats(op, dtype, backend, since, last, theirs[last].backend, theirs[last].median_s or math.nan,
+                         mine[last].median_s or math.nan, _workers(mine[last]) or 0))
+    return out
+
+
+def _cost_lines(results: Results | Iterable[Record]) -> list[str]:
+    costs = task_costs(results)
+    if not costs:
+        return []
+    out = ["**Cost per task and per byte** (least squares `t = fixed x tasks + per_byte x bytes` over a chunk "
+           "sweep: `fixed` is the scheduler's overhead per task)", "",
+           "| op | dtype | backend | workers | points | fixed per task | per byte | as bandwidth |",
+           "|---|---|---|--:|--:|--:|--:|--:|"]
+    out += [f"| {c.op} | {c.dtype} | {c.backend} | {c.workers} | {c.points} | {format_time(c.fixed_s_per_task)} | "
+            f"{c.s_per_byte * 1e9:.3g} ns | {1e-9 / c.s_per_byte if c.s_per_byte else math.inf:.3g} GB/s |"
+            for c in costs]
+    return [*out, ""]
+
+
+def _beats_lines(results: Results | Iterable[Record]) -> list[str]:
+    rows = beats_one_process(results)
+    if not rows:
+        return []
+    out = ["**Where distribution pays**: the smallest size from which the backend, at its fastest worker count, "
+           "beats the fastest single-process backend at that size and every larger one measured.", "",
+           "| op | dtype | backend | faster from | largest size | fastest single process there | single / "
+           "backend (above 1x the backend wins) |", "|---|---|---|---|---|---|--:|"]
+    out += [f"| {b.op} | {b.dtype} | {b.backend} | {b.since or 'never'} | {b.largest} ({b.workers} workers, "
+            f"{format_time(b.scaled_s)}) | {b.best_single} ({format_time(b.single_s)}) | "
+            f"{b.single_s / b.scaled_s:.3g}x |" for b in rows]
+    return [*out, ""]
+
+
 def _reference_text(s: ScalingSeries) -> str:
     if not s.references:
         return "no single-process backend measured at this size"
@@ -174,7 +291,14 @@ def _reference_text(s: ScalingSeries) -> str:
 
 
 def scaling_lines(results: Results | Iterable[Record]) -> list[str]:
-    """The report's scaling tables (markdown lines; ``[]`` without a series)."""
+    """The report's scaling tables (markdown lines; ``[]`` when no record carries ``workers``)."""
+    results = list(results)  # read several times below
+    if not any(r.ok and _workers(r) is not None for r in results):
+        return []
+    return [*_series_lines(results), *_cost_lines(results), *_beats_lines(results)]
+
+
+def _series_lines(results: list[Record]) -> list[str]:
     series = scaling_series(results)
     if not series:
         return []
