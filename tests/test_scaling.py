@@ -150,3 +150,14 @@ def test_where_distribution_pays():
     (never,) = beats_one_process(lost)  # a win at a smaller size followed by a loss: never
     assert never.since is None
     assert "| never |" in "\n".join(scaling_lines(lost))
+
+
+def test_a_cluster_is_not_a_device():
+    # Inputs persisted on a cluster's workers are stored as transfer_in_s, like a device copy; the record's
+    # workers say it is a cluster's: the CPU-or-GPU crossover leaves it to the scaling tables.
+    from vecbench.crossover import crossovers
+
+    cluster = _rec("clustered", 4000, 4e-3, workers=2)
+    cluster = Record(**{**cluster.__dict__, "timing": Timing(**{**cluster.timing.__dict__, "transfer_in_s": 1e-3})})
+    assert crossovers([cluster, _rec("numpy", 4000, 1e-3)]) == []
+    assert beats_one_process([cluster, _rec("numpy", 4000, 1e-3)])[0].since is None

@@ -275,7 +275,8 @@ def _beats_lines(results: Results | Iterable[Record]) -> list[str]:
            "beats the fastest single-process backend at that size and every larger one measured.", "",
            "| op | dtype | backend | faster from | largest size | fastest single process there | single / "
            "backend (above 1x the backend wins) |", "|---|---|---|---|---|---|--:|"]
-    out += [f"| {b.op} | {b.dtype} | {b.backend} | {b.since or 'never'} | {b.largest} ({b.workers} workers, "
+    out += [f"| {b.op} | {b.dtype} | {b.backend} | {b.since or 'never'} | {b.largest} ({b.workers} "
+            f"worker{'s' if b.workers != 1 else ''}, "
             f"{format_time(b.scaled_s)}) | {b.best_single} ({format_time(b.single_s)}) | "
             f"{b.single_s / b.scaled_s:.3g}x |" for b in rows]
     return [*out, ""]
