@@ -1,7 +1,7 @@
 """A peer, side by side: dask-ml's gradient-descent logistic regression against vecbench's dask and NumPy BGD epochs.
 
-Run: ``python benchmarks/dask_ml_peer.py [--m 1e6] [--n-x 30] [--workers N]`` (needs ``vecbench[dask]`` and
-``pip install dask-ml``). On the same seeded data (``train_epoch``'s inputs, ``batch = m``):
+Run: ``python benchmarks/dask_ml_peer.py [--m 1e6] [--n-x 30] [--workers N]`` (needs ``pip install 'vecbench[peers]'``:
+dask-ml and the dask extra). On the same seeded data (``train_epoch``'s inputs, ``batch = m``):
 
 - dask-ml: ``LogisticRegression(solver="gradient_descent", tol=0)`` fitted with ``max_iter`` = 2 and 2 + K on
   ``X.T`` persisted in chunks of examples on an embedded LocalCluster like the dask backend's; time per
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import dask_ml  # noqa: F401
     except ImportError:
-        print("dask_ml_peer: needs dask-ml: pip install dask-ml 'vecbench[dask]'", file=sys.stderr)
+        print("dask_ml_peer: needs dask-ml: pip install 'vecbench[peers]'", file=sys.stderr)
         return 2
     m, n_x = int(args.m), args.n_x
     size = {"n_x": n_x, "m": m, "batch": m}
@@ -81,7 +81,22 @@ def main(argv: list[str] | None = None) -> int:
     print("| implementation | time per iteration |\n|---|---:|")
     for name, t in rows.items():
         print(f"| {name} | {vb.results.format_time(t) if isinstance(t, float) else t} |")
+    print(f"\nvecbench rows: median per call (validated, calibrated); dask-ml: best of {1 if args.quick else 3} fit(s), "
+          f"(t({2 + args.iterations} iterations) - t(2)) / {args.iterations}. {_versions()}")
+    busy = [r.backend for r in res.records if r.is_contended or r.noisy]
+    if busy:
+        print(f"Not quotable: the machine was busy or the samples noisy while measuring {', '.join(busy)}.")
     return 0
+
+
+def _versions() -> str:
+    import importlib.metadata as md
+    import os
+
+    names = ("numpy", "dask", "distributed", "dask-ml", "dask-glm")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (", ".join(f"{n} {md.version(n)}" for n in names) + f"; {cpu_count()} cores, load average {load:.2f} "
+            "at the end.")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from cases import compare
 
 import vecbench as vb
 from vecbench.data import inputs
+from vecbench.machine import cpu_count
 
 if not vb.backend("dask").available:
     pytest.skip(vb.backend("dask").install_hint, allow_module_level=True)
@@ -152,6 +153,19 @@ def test_run_records_the_cluster_and_closes_it(dask_backend):
     assert dask_backend._cluster is None  # closed when the run ended
     assert _listening() == before  # and its ports with it
     assert os.environ.get("VECBENCH_DASK_CHUNKS") == str(CHUNK)  # the run's setting did not leak
+
+
+@pytest.mark.skipif(cpu_count() < 2, reason="strong scaling needs 2 cores for 2 workers")
+def test_runs_over_worker_counts_give_a_strong_scaling_table(dask_backend):
+    from vecbench.scaling import scaling_lines, scaling_series
+
+    settings = vb.harness.Settings(min_sample_s=0.001, repeats=3, budget_s=0.5, ci_target=0, max_samples=3)
+    runs = [vb.run(ops=["logreg_grad"], backends=["dask", "numpy"], sizes=[{"n_x": 4, "m": 12}], bandwidth=False,
+                   isolate=False, settings=settings, threads=w) for w in (1, 2)]
+    (s,) = scaling_series(vb.results.Results.merge(runs))
+    assert s.kind == "strong" and s.backend == "dask" and [p.workers for p in s.points] == [1, 2]
+    assert [b for b, _, _ in s.references] == ["numpy"]
+    assert any(line.startswith("| 2 | ") for line in scaling_lines(runs[0].records + runs[1].records))
 
 
 @pytest.mark.parametrize(("kwargs", "error", "text"), [

@@ -32,7 +32,9 @@ __all__ = ["Crossover", "crossover_lines", "crossovers", "device_backends", "wit
 
 
 def _device(r: Record) -> bool:
-    return r.ok and r.transfer_in_s is not None
+    # A cluster's records also carry transfer_in_s (inputs persisted on its workers) but name the workers
+    # that computed them (vecbench.scaling compares those with one process); they are not a device's.
+    return r.ok and r.transfer_in_s is not None and "workers" not in (r.facts or {})
 
 
 def _axis_point(r: Record) -> bool:

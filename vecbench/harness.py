@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .backends.base import Backend, inputs_fit
 from .journal import Journal
 from .machine import machine_info, thread_limit
 from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are what callers and tests name)
@@ -108,13 +109,11 @@ def _available_memory() -> int:
         return 1 << 62
 
 
-def _too_big(op: OpSpec, size: Size, dtype: str) -> str:
-    # Inputs, the python backend's lists (~4x) and outputs must fit in memory.
-    need = op.nbytes(size, np.dtype(dtype).itemsize)
-    free = _available_memory()
-    if need > free // 3:
-        return f"inputs need ~{need / 1e9:.2g} GB; only {free / 1e9:.2g} GB of memory is available"
-    return ""
+def _too_big(op: OpSpec, size: Size, dtype: str, backend: Backend | None = None) -> str:
+    """The "would not fit in memory" rule, as ``backend`` states it (:meth:`Backend.fits`: a backend
+    streaming its inputs from disk holds chunks only); without one, the default rule."""
+    fits = backend.fits if backend is not None else inputs_fit
+    return fits(op, size, dtype, _available_memory())
 
 
 def static_estimate_s(k: Kernel, size: Size) -> float | None:
@@ -220,12 +219,13 @@ def _budget_calls(op: OpSpec, size: Size, settings: Settings) -> int:
 
 
 def _skip_reason(op: OpSpec, size: Size, dtype: str, last: Record | Sequence[Record] | None,
-                 settings: Settings, cap_s: float | None = None) -> str:
+                 settings: Settings, cap_s: float | None = None, backend: Backend | None = None) -> str:
     """Why ``size`` is not measured (memory, an earlier failure, the time budget), or "".
 
-    ``last`` is the kernel's records so far in this sweep (or just the last one).
+    ``last`` is the kernel's records so far in this sweep (or just the last one); ``backend``
+    the one measuring (its memory rule: :meth:`Backend.fits`).
     """
-    too_big = _too_big(op, size, dtype)
+    too_big = _too_big(op, size, dtype, backend)
     history = [] if last is None else [last] if isinstance(last, Record) else list(last)
     if too_big or not history:
         return too_big
@@ -539,7 +539,8 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                         if rec.status != "skipped":
                             last.append(rec)
                     elif reason := (k.backend.skip_reason(k.op.name, size)
-                                    or _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size))):
+                                    or _skip_reason(k.op, size, dt, last, settings, static_estimate_s(k, size),
+                                                    k.backend)):
                         rec = new_record(k, size, dt, nthreads, status="skipped", reason=reason)
                     else:
                         rec = measurer.measure(k, size, dt, settings, nthreads, threads)

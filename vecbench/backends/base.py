@@ -21,6 +21,8 @@ object; they never name one. A backend declares
   a first call compiled (or traced) and whether a disk cache served it;
 - :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
 - :meth:`metadata`: what it adds to a results file's machine block;
+- :meth:`fits`: whether a size's data fit in the measuring process's memory
+  (the harness's "would not fit" rule asks the backend being measured);
 - for backends that run elsewhere (a cluster): :meth:`prepare_op` (the op
   decides how arrays are cut), :meth:`record_facts` (per-record facts such
   as tasks per call), :meth:`skip_reason`, :meth:`preflight`, :meth:`close`
@@ -37,9 +39,14 @@ import contextlib
 import importlib
 import importlib.util
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["Backend", "ROLES"]
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..opspec import OpSpec
+
+__all__ = ["Backend", "ROLES", "inputs_fit"]
 
 # What the reports compare: the loop every speedup is "over", the vectorized
 # baseline a compiled kernel has to beat, and the contenders.
@@ -138,6 +145,21 @@ class Backend:
         """Why this backend does not measure ``op`` at ``size`` (recorded as skipped), or ""."""
         return ""
 
+    def fits(self, op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:
+        """Why ``op``'s data at ``size`` would not fit in the measuring process's memory, or "".
+
+        ``available_bytes`` is the memory free now. Default: the inputs and
+        outputs (``op.nbytes``) must fit in a third of it, room for the
+        reference's float64 copy and the pure-Python backend's lists. The harness
+        asks the backend being measured, so one that never holds the whole input in
+        the measuring process states its own bound and measures sizes the others
+        skip. Such a backend must then also keep its inputs out of memory: the
+        harness's measurement makes them with the op's input factory
+        (:func:`vecbench.data.inputs`), in memory; no built-in backend overrides
+        this yet.
+        """
+        return inputs_fit(op, size, dtype, available_bytes)
+
     def preflight(self) -> None:
         """Checks before a run measures anything (e.g. a scheduler is reachable); ``ValueError``, one line."""
 
@@ -235,6 +257,14 @@ class Backend:
         module, _, attr = target.partition(":")
         fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
         return fn
+
+
+def inputs_fit(op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:
+    """The default memory rule (:meth:`Backend.fits`): inputs and outputs within a third of ``available_bytes``."""
+    need = op.nbytes(size, np.dtype(dtype).itemsize)
+    if need > available_bytes // 3:
+        return f"inputs need ~{need / 1e9:.2g} GB; only {available_bytes / 1e9:.2g} GB of memory is available"
+    return ""
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
