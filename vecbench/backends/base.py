@@ -20,6 +20,7 @@ object; they never name one. A backend declares
 - :meth:`compile_state` and :meth:`compiled`: how the harness tells whether
   a first call compiled (or traced) and whether a disk cache served it;
 - :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
+- :meth:`memory_per_call`: how one call's temporary memory is measured (untimed);
 - :meth:`metadata`: what it adds to a results file's machine block;
 - for backends that run elsewhere (a cluster): :meth:`prepare_op` (the op
   decides how arrays are cut), :meth:`record_facts` (per-record facts such
@@ -211,6 +212,20 @@ class Backend:
         without an on-disk cache needs none: a new process compiles from scratch.
         """
         return {}
+
+    # ------------------------------------------------------------ memory
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        """Call ``kernel.timed_core(*args)`` once (untimed, after the samples): the memory it allocates beyond its output.
+
+        Returns :mod:`vecbench.memory`'s entry: ``{"method", "peak_bytes", "output_bytes",
+        "allocations", "reason"}``. Backends whose data lives in Python's allocators use
+        :func:`vecbench.memory.traced`; the default measures nothing, since tracemalloc would
+        read a framework's own allocator as zero, which is worse than no number.
+        """
+        from ..memory import not_measured
+
+        return not_measured(f"the {self.name} backend does not say how to measure its memory "
+                            "(Backend.memory_per_call)")
 
     # ------------------------------------------------------------ threads
     @contextlib.contextmanager

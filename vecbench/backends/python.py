@@ -56,6 +56,11 @@ class PythonBackend(Backend):
                 return tuple(np.asarray(r, dtype=dtype) if isinstance(r, list) else r for r in result)
             return np.asarray(result, dtype=dtype) if isinstance(result, list) else result
 
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        from ..memory import traced
+
+        return traced(lambda: kernel.timed_core(*args))  # lists and float objects: Python's allocator, all seen by tracemalloc
+
     def threads(self) -> int:
         return 1
 

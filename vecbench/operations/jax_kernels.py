@@ -62,6 +62,7 @@ def _kernel(static: tuple[str, ...] = (), op: str | None = None) -> Callable[[Ca
                 return jitted(*args, **kwargs)
 
         call._cache_size = jitted._cache_size  # type: ignore[attr-defined]  # read by JaxBackend.compile_state
+        call._jitted = jitted  # type: ignore[attr-defined]  # read by JaxBackend.memory_per_call
         return call
 
     return wrap
