@@ -34,7 +34,7 @@ import numpy as np
 from .contention import Contention, Probe, wait_quiet
 from .data import inputs
 from .memory import not_measured, unit_elements, unit_name
-from .records import NOISY_SPREAD, NOISY_WARNING, Record, Timing, format_time
+from .records import NOISY_SPREAD, NOISY_WARNING, Record, Timing
 from .registry import Kernel, OpSpec, Size
 from .stats import relative_halfwidth, sample_until
 
@@ -251,8 +251,8 @@ def _memory(k: Kernel, p: Prepared, size: Size, settings: Settings, samples: Seq
             "unit_elements": unit_elements(size, op.temporary_unit, op.axis_names)}
     call_s = float(np.median(samples))
     if call_s > settings.budget_s / 2:
-        return {**not_measured(f"not measured: one call takes {format_time(call_s)}, over half the time "
-                               f"budget ({settings.budget_s:g} s)"), **unit}
+        return {**not_measured(f"not measured where one call takes over half the time budget "
+                               f"({settings.budget_s:g} s)"), **unit}
     gc_was = gc.isenabled()
     gc.disable()  # a collection inside the call would free memory that is not the call's
     try:

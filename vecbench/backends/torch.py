@@ -80,18 +80,20 @@ class TorchBackend(Backend):
 
         PyTorch's CPU allocator keeps no statistics of its own (``torch.cuda.memory_stats`` is
         CUDA only) and bypasses tracemalloc; the profiler records each allocation's size. Its
-        event list is read through ``prof.profiler.kineto_results``, which is not public API:
+        event list is read through ``prof.kineto_results``, which is not public API:
         anything unexpected there is reported as not measured, never as zero.
         """
         from ..memory import from_events, not_measured
 
         try:
-            from torch.profiler import ProfilerActivity, profile
+            # torch.autograd.profiler, not torch.profiler.profile: the latter imports torch._dynamo on
+            # entry (seconds, once per process); both record the same allocation events.
+            from torch.autograd.profiler import profile
 
-            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            with profile(use_cpu=True, profile_memory=True) as prof:
                 result = kernel.timed_core(*args)  # held until the profiler stops: the output is not a temporary
             del result
-            events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+            events = sorted((e for e in prof.kineto_results.events() if e.name() == "[memory]"),
                             key=lambda e: e.start_ns())
             return from_events((e.nbytes() for e in events), "torch.profiler")
         except Exception as exc:  # noqa: BLE001  a profiler problem costs the memory figure only
