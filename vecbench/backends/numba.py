@@ -75,7 +75,7 @@ class NumbaBackend(Backend):
         NRT's statistics (``rtsys.get_allocation_stats()``) count allocations but not bytes; they are
         switched on for this call only (an atomic increment per allocation) and restored after.
         """
-        from numba.core.runtime import _nrt_python, rtsys
+        from numba.core.runtime import _nrt_python, rtsys  # type: ignore[attr-defined]  # a C extension
 
         from ..memory import not_measured, traced
 
