@@ -21,7 +21,7 @@ from vecbench import memory
 from vecbench.data import inputs
 from vecbench.measuring import Settings, measure, prepare
 from vecbench.memory_report import memory_cell, memory_lines
-from vecbench.operations import logreg
+from vecbench.operations import SPECS, logreg
 from vecbench.records import Record, Timing
 from vecbench.registry import Kernel
 
@@ -63,6 +63,15 @@ def test_numpy_logreg_cost_matches_an_independent_tracemalloc_measurement():
     assert rec.ok and m["unit"] == "m" and m["unit_elements"] == MODEL["m"]
     assert m["peak_bytes"] == pytest.approx(expected, abs=4096)
     assert memory.temporaries(m, 8) >= 2  # z and the loss terms at least: vectors of m
+
+
+@pytest.mark.parametrize("op", [spec.name for spec in SPECS])  # the built-in ops (tests register others)
+def test_every_numpy_kernel_matches_an_independent_tracemalloc_measurement(op):
+    k = vb.kernel(op, "numpy")
+    size = vb.spec(op).sizes["quick"][-1]
+    rec = measure(k, size, "float64", FAST)
+    core, args, _ = k.bind(*inputs(op, size, "float64"))
+    assert rec.ok and rec.memory["peak_bytes"] == pytest.approx(_independent(core, *args), abs=4096)
 
 
 def test_the_figure_survives_the_worker_pipe_and_a_results_file(tmp_path):
