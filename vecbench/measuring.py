@@ -54,9 +54,9 @@ class Settings:
     wait_quiet_s: float = 0.0  # wait up to this long for a quiet machine before each kernel
     remeasure: int = 3  # measurements at most of a contended or noisy record, after the sweep (vecbench.remeasure)
     rounds: int = 15  # interleaved rounds per op and size for paired speedups (vecbench.rounds); 0: none
-    # One extra untimed call per record for its temporary memory (vecbench.memory), made where one call takes at
-    # most this share of budget_s (what its samples may spend: half); 0: never.
-    memory_share: float = 0.5
+    # One extra untimed call per record for its temporary memory (vecbench.memory), made where that call (one
+    # call's time x its backend's memory_cost) takes at most this share of budget_s; 0: never.
+    memory_share: float = 0.1
 
     @classmethod
     def quick(cls) -> Settings:
@@ -245,17 +245,18 @@ def measure(
 def _memory(k: Kernel, p: Prepared, size: Size, settings: Settings, samples: Sequence[float]) -> dict[str, Any]:
     """The record's ``memory`` entry: one more call of the validated kernel, measured by its backend.
 
-    A call slower than ``settings.memory_share`` of the time budget (by default half: what its
-    samples may spend) is not repeated (``reason`` says so); a backend's failure to measure
-    costs the figure, never the record.
+    Where that call would take more than ``settings.memory_share`` of the time budget (a tenth by
+    default; a steady call's median times the backend's ``memory_cost``, what watching the call
+    slows it by) it is not made (``reason`` says so); a backend's failure to measure costs the
+    figure, never the record.
     """
     op = k.op
     unit = {"unit": unit_name(size, op.temporary_unit, op.axis_names),
             "unit_elements": unit_elements(size, op.temporary_unit, op.axis_names)}
-    call_s = float(np.median(samples))
+    call_s = float(np.median(samples)) * k.backend.memory_cost
     if call_s > settings.budget_s * settings.memory_share:
-        return {**not_measured(f"not measured where one call takes over {settings.memory_share:.0%} of the time "
-                               f"budget ({settings.budget_s:g} s)"), **unit}
+        return {**not_measured(f"not measured where the measured call would take over {settings.memory_share:.0%} "
+                               f"of the time budget ({settings.budget_s:g} s)"), **unit}
     gc_was = gc.isenabled()
     gc.disable()  # a collection inside the call would free memory that is not the call's
     try:
