@@ -249,3 +249,47 @@ def test_memory_lines_put_backends_side_by_side_with_their_reasons():
     assert text.index("1000 | float64") < text.index("1e5 | float64")
     assert memory_lines([_rec("numpy", {})]) == []
     assert memory_cell(_rec("numpy", _mem(N * 8)), words=True) == "1 temporary of n floats (800 kB)"
+
+
+# ---------------------------------------------------------------- on a GPU: the allocator's own counters
+def test_torch_cuda_reads_the_cuda_allocators_counters(monkeypatch):
+    """The arithmetic around torch.cuda's counters, on a fake allocator (no GPU needed): peak beyond the output."""
+    torch = pytest.importorskip("torch", reason="pip install 'vecbench[torch]'")
+    from vecbench.backends.torch_cuda import TorchCudaBackend
+
+    state = {"now": 1000, "peak": 5000, "count": 7}  # 1000 bytes held before the call
+
+    def alloc(n: int) -> None:
+        state["now"] += n
+        state["peak"] = max(state["peak"], state["now"])
+        state["count"] += n > 0
+
+    def reset(dev=None) -> None:
+        state["peak"] = state["now"]
+
+    fake = {"synchronize": lambda dev=None: None, "reset_peak_memory_stats": reset,
+            "memory_allocated": lambda dev=None: state["now"], "max_memory_allocated": lambda dev=None: state["peak"],
+            "memory_stats": lambda dev=None: {"allocation.all.allocated": state["count"]}}
+    for name, fn in fake.items():
+        monkeypatch.setattr(torch.cuda, name, fn)
+
+    def core(z):  # two temporaries of 800 bytes, one live at a time, then a 400-byte result
+        alloc(800), alloc(-800), alloc(800), alloc(400), alloc(-800)
+        return z
+
+    backend = type("FakeCuda", (TorchCudaBackend,), {"name": "fake_cuda_test"})()
+    m = backend.memory_per_call(Kernel(vb.spec("sigmoid"), backend, core), (None,))
+    assert m == {"method": "torch.cuda.memory_stats", "peak_bytes": 800, "output_bytes": 400, "allocations": 3,
+                 "reason": ""}
+
+
+def test_torch_cuda_on_a_cpu_stand_in_uses_the_profiler():
+    pytest.importorskip("torch", reason="pip install 'vecbench[torch]'")
+    from vecbench.backends.torch import to_torch
+    from vecbench.backends.torch_cuda import TorchCudaBackend
+
+    backend = type("CpuStandIn", (TorchCudaBackend,), {"name": "cpu_stand_in_test", "torch_device": "cpu"})()
+    torch_backend = vb.backend("torch")
+    k = Kernel(vb.spec("sigmoid"), backend, torch_backend.resolve(torch_backend.kernels["sigmoid"]))
+    m = backend.memory_per_call(k, (to_torch(np.linspace(-5, 5, N)),))
+    assert m["method"] == "torch.profiler" and m["output_bytes"] == pytest.approx(N * 8, rel=0.01)
