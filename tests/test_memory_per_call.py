@@ -288,7 +288,8 @@ def test_torch_cuda_on_a_cpu_stand_in_uses_the_profiler():
     from vecbench.backends.torch import to_torch
     from vecbench.backends.torch_cuda import TorchCudaBackend
 
-    backend = type("CpuStandIn", (TorchCudaBackend,), {"name": "cpu_stand_in_test", "torch_device": "cpu"})()
+    backend = type("CpuStandIn", (TorchCudaBackend,), {"name": "cpu_stand_in_test", "torch_device": "cpu",
+                                                       "sync": lambda self, r: r})()  # nothing to wait for
     torch_backend = vb.backend("torch")
     k = Kernel(vb.spec("sigmoid"), backend, torch_backend.resolve(torch_backend.kernels["sigmoid"]))
     m = backend.memory_per_call(k, (to_torch(np.linspace(-5, 5, N)),))
