@@ -294,3 +294,11 @@ def test_torch_cuda_on_a_cpu_stand_in_uses_the_profiler():
     k = Kernel(vb.spec("sigmoid"), backend, torch_backend.resolve(torch_backend.kernels["sigmoid"]))
     m = backend.memory_per_call(k, (to_torch(np.linspace(-5, 5, N)),))
     assert m["method"] == "torch.profiler" and m["output_bytes"] == pytest.approx(N * 8, rel=0.01)
+
+
+def test_an_op_whose_unit_names_a_missing_key_keeps_its_bytes():
+    spec = dataclasses.replace(vb.spec("sigmoid"), temporary_unit=("k",))
+    rec = measure(Kernel(spec, vb.backend("numpy"), logreg.sigmoid_numpy), {"n": N}, "float64", FAST)
+    assert rec.ok and rec.memory["peak_bytes"] > 0 and rec.memory["unit_elements"] is None
+    assert "keys ['k'] are not in the size" in rec.memory["unit_error"]
+    assert memory.temporaries(rec.memory, 8) is None and "2.4" in memory_cell(rec)

@@ -251,8 +251,11 @@ def _memory(k: Kernel, p: Prepared, size: Size, settings: Settings, samples: Seq
     figure, never the record.
     """
     op = k.op
-    unit = {"unit": unit_name(size, op.temporary_unit, op.axis_names),
-            "unit_elements": unit_elements(size, op.temporary_unit, op.axis_names)}
+    try:
+        unit: dict[str, Any] = {"unit": unit_name(size, op.temporary_unit, op.axis_names),
+                                "unit_elements": unit_elements(size, op.temporary_unit, op.axis_names)}
+    except ValueError as exc:  # an op whose temporary_unit names a key it has not: bytes without the unit
+        unit = {"unit": "", "unit_elements": None, "unit_error": str(exc)}
     call_s = float(np.median(samples)) * k.backend.memory_cost
     if call_s > settings.budget_s * settings.memory_share:
         return {**not_measured(f"not measured where the measured call would take over {settings.memory_share:.0%} "
