@@ -33,6 +33,7 @@ import numpy as np
 
 from .contention import Contention, Probe, wait_quiet
 from .data import inputs
+from .memory import not_measured, unit_elements, unit_name
 from .records import NOISY_SPREAD, NOISY_WARNING, Record, Timing
 from .registry import Kernel, OpSpec, Size
 from .stats import relative_halfwidth, sample_until
@@ -53,6 +54,9 @@ class Settings:
     wait_quiet_s: float = 0.0  # wait up to this long for a quiet machine before each kernel
     remeasure: int = 3  # measurements at most of a contended or noisy record, after the sweep (vecbench.remeasure)
     rounds: int = 15  # interleaved rounds per op and size for paired speedups (vecbench.rounds); 0: none
+    # One extra untimed call per record for its temporary memory (vecbench.memory), made where that call (one
+    # call's time x its backend's memory_cost) takes at most this share of budget_s; 0: never.
+    memory_share: float = 0.1
 
     @classmethod
     def quick(cls) -> Settings:
@@ -224,7 +228,10 @@ def measure(
     finally:
         if gc_was:
             gc.enable()
+    # After the samples, never inside one: tracemalloc (or a profiler) slows the call it watches.
+    memory = _memory(k, p, size, settings, samples) if settings.memory_share > 0 else {}
     timing = p.timing(samples, loops)
+    rec = dataclasses.replace(rec, memory=memory) if memory else rec
     notes = []
     if timing.spread > NOISY_SPREAD and len(samples) >= 3:
         notes.append(f"{NOISY_WARNING}: IQR is {timing.spread:.0%} of the median")
@@ -233,6 +240,38 @@ def measure(
         notes.append(f"imprecise: the median's 95% interval is +-{width:.1%} after {len(samples)} samples "
                      f"(target +-{settings.ci_target:.0%})")
     return _with_contention(rec.with_timing(timing, *notes), probe.stop())
+
+
+def _memory(k: Kernel, p: Prepared, size: Size, settings: Settings, samples: Sequence[float]) -> dict[str, Any]:
+    """The record's ``memory`` entry: one more call of the validated kernel, measured by its backend.
+
+    Where that call would take more than ``settings.memory_share`` of the time budget (a tenth by
+    default; a steady call's median times the backend's ``memory_cost``, what watching the call
+    slows it by) it is not made (``reason`` says so); a backend's failure to measure costs the
+    figure, never the record.
+    """
+    op = k.op
+    try:
+        unit: dict[str, Any] = {"unit": unit_name(size, op.temporary_unit, op.axis_names),
+                                "unit_elements": unit_elements(size, op.temporary_unit, op.axis_names)}
+    except ValueError as exc:  # an op whose temporary_unit names a key it has not: bytes without the unit
+        unit = {"unit": "", "unit_elements": None, "unit_error": str(exc)}
+    call_s = float(np.median(samples)) * k.backend.memory_cost
+    if call_s > settings.budget_s * settings.memory_share:
+        return {**not_measured(f"not measured where the measured call would take over {settings.memory_share:.0%} "
+                               f"of the time budget ({settings.budget_s:g} s)"), **unit}
+    gc_was = gc.isenabled()
+    gc.disable()  # a collection inside the call would free memory that is not the call's
+    try:
+        entry = k.backend.memory_per_call(k, p.args)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001  the figure is lost, the timing stands
+        entry = not_measured(f"the memory call failed: {type(exc).__name__}: {exc}")
+    finally:
+        if gc_was:
+            gc.enable()
+    return {**entry, **unit}
 
 
 def measure_rounds(group: Any, settings: Settings = Settings(), threads: int = 1,

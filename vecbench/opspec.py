@@ -131,6 +131,11 @@ class OpSpec:
     reference_label : str
         What ``reference`` is, in a disagreement message ("the float64
         reference"; for a user's computation, its reference kernel).
+    temporary_unit : tuple of str
+        Size keys whose product is the length of one temporary array of the op,
+        the unit a call's temporary memory is counted in (:mod:`vecbench.memory`):
+        ``("m",)`` for the logistic-regression ops (``z``, ``a``, ``dz`` hold one
+        value per example). Default ``()``: every size key but the axes.
     ship : callable, optional
         For an op defined at run time (a user's computation, :func:`vecbench.compare`):
         ``ship(kernel name) -> bytes`` pickles a callable that registers the op in a
@@ -153,6 +158,7 @@ class OpSpec:
     )
     axes: tuple[Axis, ...] = ()
     reference_label: str = "the float64 reference"
+    temporary_unit: tuple[str, ...] = ()
     ship: Callable[[str], bytes | None] | None = None
 
     @property

@@ -130,6 +130,9 @@ class Record:
     # What the backend says about this measurement (Backend.record_facts): e.g. a cluster's tasks per
     # call, examples per chunk, workers. JSON values.
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # Memory one call allocates beyond its output, measured once outside the samples (vecbench.memory):
+    # {"method", "peak_bytes", "output_bytes", "allocations", "unit", "unit_elements", "reason"}; empty: not measured.
+    memory: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -142,6 +145,7 @@ class Record:
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "attempts", tuple(dict(a) for a in self.attempts))
         object.__setattr__(self, "facts", dict(self.facts))
+        object.__setattr__(self, "memory", dict(self.memory))
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -265,6 +269,7 @@ class Record:
             "contention": self.contention, "cpu_pressure": self.cpu_pressure, "loadavg": self.loadavg,
             "contended": self.contended,
             **({"facts": dict(self.facts)} if self.facts else {}),
+            **({"memory": dict(self.memory)} if self.memory else {}),
             **({"attempts": [dict(a) for a in self.attempts]} if self.attempts else {}),
         }
 
@@ -296,6 +301,7 @@ class Record:
             contention=d.get("contention"), cpu_pressure=d.get("cpu_pressure"), loadavg=d.get("loadavg"),
             contended=d.get("contended"),
             facts=dict(d.get("facts") or {}),
+            memory=dict(d.get("memory") or {}),
             attempts=tuple(a for a in (d.get("attempts") or ()) if isinstance(a, Mapping)),
         )
 

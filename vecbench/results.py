@@ -292,6 +292,13 @@ def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _memory_ok(v: Any) -> bool:
+    """A record's ``memory`` entry (vecbench.memory): an object; its counts, where given, whole and >= 0."""
+    counts = ("peak_bytes", "output_bytes", "allocations", "unit_elements")
+    return isinstance(v, dict) and all(v.get(k) is None or (_number(v[k]) and v[k] == int(v[k]) and v[k] >= 0)
+                                       for k in counts)
+
+
 def _check_record(d: Any, where: str) -> dict[str, Any]:
     """A record dict with every field of the right type (``ValueError`` naming the field otherwise).
 
@@ -327,6 +334,7 @@ def _check_record(d: Any, where: str) -> dict[str, Any]:
     need("from_cache", lambda v: v is None or isinstance(v, bool), "true, false or null", None)
     need("warnings", lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v), "a list of strings", [])
     need("facts", lambda v: isinstance(v, dict), "an object", {})
+    need("memory", _memory_ok, "an object whose byte counts are whole numbers >= 0 or null", {})
     if d["status"] == "ok":
         bad = [f"{n} is {d[n]!r}" for n in ("median_s", "min_s")
                if not (d[n] is not None and math.isfinite(d[n]) and d[n] > 0)]

@@ -20,6 +20,7 @@ object; they never name one. A backend declares
 - :meth:`compile_state` and :meth:`compiled`: how the harness tells whether
   a first call compiled (or traced) and whether a disk cache served it;
 - :meth:`thread_limit` and :meth:`threads`: how ``--threads`` is applied;
+- :meth:`memory_per_call`: how one call's temporary memory is measured (untimed);
 - :meth:`metadata`: what it adds to a results file's machine block;
 - :meth:`fits`: whether a size's data fit in the measuring process's memory
   (the harness's "would not fit" rule asks the backend being measured);
@@ -98,6 +99,9 @@ class Backend:
     graph: ClassVar[str | None] = None
     gradients: ClassVar[str] = "hand"
     options: ClassVar[Mapping[str, str]] = {}
+    # How many times slower a call runs while memory_per_call watches it (tracemalloc traces every Python
+    # object a pure-Python loop makes): the harness skips the memory call where it would cost too much.
+    memory_cost: ClassVar[float] = 1.0
 
     def __init__(self) -> None:
         if not self.name:
@@ -233,6 +237,20 @@ class Backend:
         without an on-disk cache needs none: a new process compiles from scratch.
         """
         return {}
+
+    # ------------------------------------------------------------ memory
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        """Call ``kernel.timed_core(*args)`` once (untimed, after the samples): the memory it allocates beyond its output.
+
+        Returns :mod:`vecbench.memory`'s entry: ``{"method", "peak_bytes", "output_bytes",
+        "allocations", "reason"}``. Backends whose data lives in Python's allocators use
+        :func:`vecbench.memory.traced`; the default measures nothing, since tracemalloc would
+        read a framework's own allocator as zero, which is worse than no number.
+        """
+        from ..memory import not_measured
+
+        return not_measured(f"the {self.name} backend does not say how to measure its memory "
+                            "(Backend.memory_per_call)")
 
     # ------------------------------------------------------------ threads
     @contextlib.contextmanager

@@ -304,6 +304,12 @@ class DaskBackend(Backend):
             return self._threads or _cpus()
         return max(1, len(c.client.scheduler_info().get("workers", {})))
 
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        from ..memory import not_measured
+
+        return not_measured("not measurable per call: a call's arrays live on the cluster's workers, which "
+                            "report memory per worker over time, not per task graph")
+
     def record_facts(self, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
         from ..operations.dask_kernels import tasks_per_call
 

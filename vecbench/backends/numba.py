@@ -48,6 +48,10 @@ class NumbaBackend(Backend):
     jit = True
     style: ClassVar[dict[str, str]] = {"color": "#ff7f0e", "marker": "^"}
     kernels: ClassVar[dict[str, Any]] = _kernels("")
+    # Whether kernels allocate inside prange bodies, in Numba's worker threads: tracemalloc takes
+    # the GIL for every traced allocation, from whichever thread makes it, so there only the
+    # runtime's own counts are read (no bytes), never a risk of a stalled parallel region.
+    threads_allocate: ClassVar[bool] = False
 
     def compile_state(self, kernel: Any) -> tuple[int, int]:
         """(signatures compiled, cache hits) over the dispatchers a kernel can reach."""
@@ -64,6 +68,36 @@ class NumbaBackend(Backend):
         if before is None or after is None or after[0] <= before[0]:
             return False, None
         return True, after[1] > before[1]
+
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        """Bytes from tracemalloc (NRT allocates through CPython's raw allocator), allocations from NRT's counters.
+
+        NRT's statistics (``rtsys.get_allocation_stats()``) count allocations but not bytes; they are
+        switched on for this call only (an atomic increment per allocation) and restored after.
+        """
+        from numba.core.runtime import _nrt_python, rtsys  # type: ignore[attr-defined]  # a C extension
+
+        from ..memory import not_measured, traced
+
+        def call() -> Any:
+            return kernel.timed_core(*args)
+
+        was_on = _nrt_python.memsys_stats_enabled()
+        _nrt_python.memsys_enable_stats()
+        try:
+            before = rtsys.get_allocation_stats().alloc
+            if self.threads_allocate:
+                call()
+                entry = not_measured("bytes not measured: its prange bodies allocate in Numba's worker threads, "
+                                     "where tracemalloc would take the GIL; Numba's runtime counts allocations, "
+                                     "not bytes", method="nrt")
+            else:
+                entry = dict(traced(call), method="tracemalloc+nrt")
+            entry["allocations"] = rtsys.get_allocation_stats().alloc - before
+        finally:
+            if not was_on:
+                _nrt_python.memsys_disable_stats()
+        return entry
 
     def fresh_cache_env(self, folder: str) -> dict[str, str]:
         return {"NUMBA_CACHE_DIR": folder}

@@ -19,3 +19,4 @@ class NumbaParallelBackend(NumbaBackend):
     description = "Numba @njit(parallel=True) with prange, race-free per-chunk partial sums"
     style: ClassVar[dict[str, str]] = {"color": "#d62728", "marker": "v"}
     kernels: ClassVar[dict[str, Any]] = _kernels("_parallel")
+    threads_allocate: ClassVar[bool] = True

@@ -57,6 +57,11 @@ class NumpyBackend(Backend):
         with threadpool_limits(limits=threads):
             yield
 
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        from ..memory import traced
+
+        return traced(lambda: kernel.timed_core(*args))  # NumPy reports its array data to tracemalloc
+
     def threads(self) -> int | None:
         counts = [lib["num_threads"] for lib in numpy_blas() if lib.get("num_threads")]
         return max(counts) if counts else None

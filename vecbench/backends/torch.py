@@ -75,6 +75,30 @@ class TorchBackend(Backend):
             return tuple(to_numpy(r) for r in result)
         return to_numpy(result)
 
+    def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        """The PyTorch profiler's memory events (``profile_memory=True``): every CPU allocation and free, in order.
+
+        PyTorch's CPU allocator keeps no statistics of its own (``torch.cuda.memory_stats`` is
+        CUDA only) and bypasses tracemalloc; the profiler records each allocation's size. Its
+        event list is read through ``prof.kineto_results``, which is not public API:
+        anything unexpected there is reported as not measured, never as zero.
+        """
+        from ..memory import from_events, not_measured
+
+        try:
+            # torch.autograd.profiler, not torch.profiler.profile: the latter imports torch._dynamo on
+            # entry (seconds, once per process); both record the same allocation events.
+            from torch.autograd.profiler import profile
+
+            with profile(use_cpu=True, profile_memory=True) as prof:
+                result = kernel.timed_core(*args)  # held until the profiler stops: the output is not a temporary
+            del result
+            events = sorted((e for e in prof.kineto_results.events() if e.name() == "[memory]"),
+                            key=lambda e: e.start_ns())
+            return from_events((e.nbytes() for e in events), "torch.profiler")
+        except Exception as exc:  # noqa: BLE001  a profiler problem costs the memory figure only
+            return not_measured(f"the PyTorch profiler's memory events could not be read: {type(exc).__name__}: {exc}")
+
     @contextlib.contextmanager
     def thread_limit(self, threads: int) -> Iterator[None]:
         import torch

@@ -421,7 +421,8 @@ SIGMOID = OpSpec(
 def _model_op(name: str, summary: str, validate: Any, reference: Any, flops: Any, make: Any = make_model) -> OpSpec:
     """The logistic-regression ops share inputs, sizes and byte counts."""
     return OpSpec(name=name, summary=summary, validate=validate, reference=reference, make_inputs=make,
-                  sizes=_MODEL_SIZES, size_of=lambda m: _model(100, m), nbytes=_model_bytes, flops=flops)
+                  sizes=_MODEL_SIZES, size_of=lambda m: _model(100, m), nbytes=_model_bytes, flops=flops,
+                  temporary_unit=("m",))  # z, a, dz: one value per example
 
 
 COST = _model_op("logreg_cost", "J = mean(softplus(z) - y z), z = w^T X + b", validate_cost, cost_reference,

@@ -250,6 +250,7 @@ SPEC = OpSpec(
     size_of=_mlp,
     # Sums over N x D_in products (~1e3 terms of size ~1e2): float32 loses more than in a dot.
     tolerance={"float64": (1e-9, 1e-9), "float32": (1e-3, 1e-3)},
+    temporary_unit=("N", "D_in"),  # the input batch x, the op's main array
 )
 
 # Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
