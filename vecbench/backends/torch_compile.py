@@ -83,6 +83,20 @@ class TorchCompileBackend(TorchBackend):
                     "(e.g. apt-get install g++) or set CXX")
         return super().install_hint
 
+    def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
+        """As ``torch``'s, and Python floats (``b``, ``lr``) as 0-d tensors of the arrays' dtype.
+
+        A float would be a constant of the ``dynamic=False`` graph (a new value, a new compile); eager
+        PyTorch computes a Python scalar in the tensor's dtype too, so the results are the same.
+        """
+        import torch
+
+        args = super().prepare(args, has_out)
+        like = next((a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()), None)
+        if like is None:
+            return args
+        return tuple(torch.tensor(a, dtype=like.dtype) if isinstance(a, float) else a for a in args)
+
     def compile_state(self, kernel: Any) -> tuple[int, int, int]:
         return _counts()
 

@@ -13,9 +13,12 @@ One compiled graph per shape, stride, dtype and thread count
     code object (:func:`_compiled`): Dynamo keeps its graphs, guards and recompile limit per code
     object, so a timed call checks the guards of one graph only, and a sweep over many sizes never
     reaches Dynamo's recompile limit (where it would fall back to eager Python without an error).
-    Python floats (``b``, ``lr``) are graph inputs, not constants, so a new learning rate does not
-    recompile. The price of the lookup, a few microseconds, is inside every timed call, as the guard
-    check is.
+    A Python float would be a constant of a ``dynamic=False`` graph (Dynamo guards on its value), so
+    :meth:`vecbench.backends.torch_compile.TorchCompileBackend.prepare` hands ``b`` and ``lr`` over as
+    0-d tensors of the inputs' dtype (as eager PyTorch computes a Python scalar in the tensor's dtype):
+    a new learning rate or bias reuses the graph. Called directly with a float, a kernel compiles per
+    value. The lookup of a signature's graph, a few microseconds, is inside every timed call, as
+    Dynamo's guard check is.
 
 What does not fit in one graph
     ``col_percent`` and ``standardize`` compile the fast path, which also returns one flag per column
@@ -59,14 +62,12 @@ _COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """What a ``dynamic=False`` graph is specialized on: tensors' shape, strides and dtype, ints' values."""
+    """What a ``dynamic=False`` graph is specialized on: tensors' shape, strides and dtype, numbers' values."""
     sig: list[Any] = []
     for a in args:
         if isinstance(a, torch.Tensor):
             sig.append((tuple(a.shape), a.stride(), a.dtype, a.device.type))
-        elif isinstance(a, float):
-            sig.append(float)  # a graph input (Dynamo's specialize_float is off), not a constant
-        else:
+        else:  # with dynamic=False a Python number is a constant of the graph (the backend passes tensors)
             sig.append(a)
     return tuple(sig)
 
@@ -144,7 +145,7 @@ def _train_step(w, b, X, y, idx, lr):
 def train_epoch(w, b, X, y, lr, batch, perm):
     m = X.shape[1]
     costs = torch.empty(math.ceil(m / batch), dtype=torch.float64, device=X.device)
-    b = torch.tensor(b, dtype=X.dtype, device=X.device)
+    b = torch.as_tensor(b, dtype=X.dtype, device=X.device)
     steps: dict[int, Callable[..., Any]] = {}  # batch length -> compiled step, looked up once per epoch
     for k, start in enumerate(range(0, m, batch)):
         idx = perm[start:start + batch]
