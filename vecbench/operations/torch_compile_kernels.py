@@ -42,7 +42,6 @@ import torch
 
 from . import torch_kernels as eager
 
-
 # PyTorch's own warnings while its compiler loads and compiles (deprecations inside ``torch.jit`` and
 # the like) are not the kernel's: a caller that treats warnings as errors (the semantics tests) must not
 # see them. Warnings from elsewhere (NumPy's, in the eager fix-up of ``col_percent``) still reach it.
