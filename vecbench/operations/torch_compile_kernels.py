@@ -10,7 +10,7 @@ One compiled graph per shape, stride, dtype and thread count
     ``dynamic=False``, as ``jax.jit`` specializes on shapes: a new shape is a new compile, and that
     compile happens in the harness's warm-up call (stored as ``compile_time_s``), never in a timed
     call, which repeats the warm-up's arguments. Each signature gets its own copy of the function's
-    code object (:func:`_compiled`): Dynamo keeps its graphs, guards and recompile limit per code
+    code object (``_compile_and_call``): Dynamo keeps its graphs, guards and recompile limit per code
     object, so a timed call checks the guards of one graph only, and a sweep over many sizes never
     reaches Dynamo's recompile limit (where it would fall back to eager Python without an error).
     A Python float would be a constant of a ``dynamic=False`` graph (Dynamo guards on its value), so
