@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from cases import available_backends
+from cases import COMPILE_PER_SHAPE, available_backends
 
 import vecbench as vb
 from vecbench.data import inputs
@@ -243,8 +243,9 @@ ROUND_TRIP_BACKENDS = ("dask",)
 
 
 def grid_backends(op_name: str) -> list[str]:
-    """The backends the exhaustive grids run: all of ``op_name``'s but the round-trip ones."""
-    return [b for b in available_backends(op_name) if b not in ROUND_TRIP_BACKENDS]
+    """The backends the exhaustive grids run: all of ``op_name``'s but the round-trip ones and those that
+    compile per shape (cases.COMPILE_PER_SHAPE: tests/test_torch_compile.py runs the rules at one shape)."""
+    return [b for b in available_backends(op_name) if b not in ROUND_TRIP_BACKENDS + COMPILE_PER_SHAPE]
 
 
 def check_case(tally: Tally, op_name: str, label: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None,

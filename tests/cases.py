@@ -85,8 +85,33 @@ def fortran(a: Any) -> Any:
 
 LAYOUTS = {"contiguous": lambda a: a, "strided": noncontiguous, "fortran": fortran}
 
+# Backends that compile a graph per shape, strides and dtype, seconds each (Inductor's C++ build): the
+# case grid gives them one case per op (float64, C order, the largest small size) and, with --exhaustive,
+# each other layout and float32 once; sweeps over random shapes leave them out. tests/test_torch_compile.py
+# checks their odd values at one shape per op.
+COMPILE_PER_SHAPE = ("torch_compile",)
+
+
+def shape_sweep_backends(op: str) -> list[str]:
+    """:func:`available_backends` of ``op`` without those that compile per shape (for random-shape sweeps)."""
+    return [b for b in available_backends(op) if b not in COMPILE_PER_SHAPE]
+
+
+def _case_marks(k: vb.Kernel, size: dict[str, int], layout: str, dtype: str) -> list[Any] | None:
+    """The marks of a case of the grid below (None: not in the grid)."""
+    if k.backend.name not in COMPILE_PER_SHAPE:
+        return []
+    sizes = small_sizes(k.op)
+    if size == sizes[-1] and layout == "contiguous" and dtype == "float64":
+        return []
+    if size == sizes[min(1, len(sizes) - 1)] and (layout == "contiguous") != (dtype == "float64"):
+        return [pytest.mark.exhaustive]
+    return None
+
+
 CASES = [
-    pytest.param(k, size, layout, dtype, id=f"{kernel_id(k)}-{vb.registry.size_label(size)}-{layout}-{dtype}")
+    pytest.param(k, size, layout, dtype, id=f"{kernel_id(k)}-{vb.registry.size_label(size)}-{layout}-{dtype}",
+                 marks=_case_marks(k, size, layout, dtype) or ())
     for k in ALL_KERNELS
     for size, layout, dtype in itertools.product(
         small_sizes(k.op), LAYOUTS, ["float64", "float32"]
@@ -97,4 +122,5 @@ CASES = [
     # dask copies its inputs into chunks (the layout never reaches a kernel) and each call is a
     # scheduler round trip: contiguous inputs only.
     and not (k.backend.name == "dask" and layout != "contiguous")
+    and _case_marks(k, size, layout, dtype) is not None
 ]

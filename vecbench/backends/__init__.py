@@ -28,6 +28,7 @@ BUILTIN = (
     "vecbench.backends.numba_parallel:NumbaParallelBackend",
     "vecbench.backends.jax:JaxBackend",
     "vecbench.backends.torch:TorchBackend",
+    "vecbench.backends.torch_compile:TorchCompileBackend",
     "vecbench.backends.jax:JaxAutodiffBackend",
     "vecbench.backends.torch:TorchAutodiffBackend",
     "vecbench.backends.dask:DaskBackend",

@@ -32,35 +32,58 @@ def matvec(A, v):
     return torch.mv(A, v)
 
 
-def col_percent(A):
-    # The NumPy kernel's fast path, A / s * 100 (100 * A overflows for |A| > 1.8e306); the columns it
-    # cannot do (a sum that is not finite, or too small for 100 / s) are recomputed by the NumPy
-    # kernel's careful rule, on a view of the same memory: one comparison per column otherwise.
+def col_percent_fast(A):
+    """The NumPy kernel's fast path, ``A / s * 100``, and one flag per column it cannot do.
+
+    (``100 * A`` overflows for ``|A| > 1.8e306``.) A flagged column has a sum that is not finite, or too
+    small for ``100 / s``; :func:`col_percent_fix` recomputes those. Pure tensor code, so
+    ``torch.compile`` can take it whole (:mod:`vecbench.operations.torch_compile_kernels`).
+    """
     s = A.sum(dim=0)
-    P = A / s * 100
-    bad = ~(torch.isfinite(s) & ((s == 0) | (s.abs() >= PERCENT_SAFE_MIN)))
-    if bad.any():  # on a GPU (torch_cuda) this flag is the one value copied back inside the call
+    return A / s * 100, ~(torch.isfinite(s) & ((s == 0) | (s.abs() >= PERCENT_SAFE_MIN)))
+
+
+def col_percent_fix(A, P, bad):
+    """``P`` with the flagged columns recomputed by the NumPy kernel's careful rule (on a view of ``A``)."""
+    if bad.any():  # one flag per column; on a GPU (torch_cuda) this flag is the one value copied back inside the call
         cols = bad.cpu().numpy()
         sub = A.cpu().numpy()[:, cols]
         P[:, bad] = torch.from_numpy(col_percent_numpy(sub, np.empty_like(sub))).to(P.device)
     return P
 
 
-def standardize(X):
-    # As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype; rows whose
-    # variance overflowed or underflowed are recomputed by the NumPy kernel (scaled by their max |x|).
+def col_percent(A):
+    P, bad = col_percent_fast(A)
+    return col_percent_fix(A, P, bad)
+
+
+def standardize_fast(X):
+    """The standardized rows and one flag per row whose variance overflowed or underflowed.
+
+    As the NumPy kernel: statistics accumulated in float64, the row kept in X's dtype;
+    :func:`standardize_fix` recomputes the flagged rows (scaled by their max ``|x|``).
+    """
     mu = X.mean(dim=1, keepdim=True, dtype=torch.float64)
     d = (X - mu).to(X.dtype)
     var = torch.mean(torch.square(d.to(torch.float64)), dim=1, keepdim=True)
     sigma = torch.sqrt(var)
     const = sigma <= CONSTANT_RTOL * mu.abs()
     Z = torch.where(const, 0.0, d / torch.where(const, 1.0, sigma)).to(X.dtype)
-    bad = ~(torch.isfinite(var[:, 0]) & (var[:, 0] >= STD_SAFE_MIN_VAR))
+    return Z, ~(torch.isfinite(var[:, 0]) & (var[:, 0] >= STD_SAFE_MIN_VAR))
+
+
+def standardize_fix(X, Z, bad):
+    """``Z`` with the flagged rows recomputed by the NumPy kernel."""
     if bad.any():
         rows = bad.cpu().numpy()
         sub = X.cpu().numpy()[rows]
         Z[bad] = torch.from_numpy(standardize_numpy(sub, np.empty_like(sub))).to(Z.device)
     return Z
+
+
+def standardize(X):
+    Z, bad = standardize_fast(X)
+    return standardize_fix(X, Z, bad)
 
 
 def _sigmoid(z):
