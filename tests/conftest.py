@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from cases import COMPILE_PER_SHAPE
 from hypothesis import HealthCheck, settings
 
 import vecbench as vb
@@ -94,4 +95,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if backend == "dask" and item.originalname in _GRIDS:
                 item.add_marker(pytest.mark.skip(reason="exhaustive grid: each dask call is a scheduler round trip; "
                                                         "tests/test_dask.py samples the same rules"))
+                break
+            # Not the hypothesis test: it reuses one shape, so one compile per op.
+            if backend in COMPILE_PER_SHAPE and item.originalname in _GRIDS[:3]:
+                item.add_marker(pytest.mark.skip(reason=f"exhaustive grid: {backend} compiles each shape (seconds); "
+                                                        f"tests/test_{backend}.py checks the same rules at one shape"))
                 break
