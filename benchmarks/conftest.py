@@ -5,6 +5,8 @@ Options (besides pytest-benchmark's own):
 ``--vecbench-sizes``  quick / default / large sweep (default: default)
 ``--vecbench-dtype``  float64 or float32 (default float64)
 ``--vecbench-budget`` seconds a pure-Python kernel may take at one size (default 5)
+``--vecbench-backends`` comma-separated backends (default: every available one but the opt-in ones,
+                      e.g. ``torch_compile``: ``--vecbench-backends torch,torch_compile``)
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="size sweep of the vecbench benchmarks")
     group.addoption("--vecbench-dtype", default="float64", choices=["float64", "float32"],
                     help="input dtype of the vecbench benchmarks")
+    group.addoption("--vecbench-backends", type=lambda t: [b for b in t.split(",") if b], default=None,
+                    help="comma-separated backends to time (default: every available one but the opt-in ones, "
+                         "e.g. torch_compile, which compile for seconds per shape)")
     group.addoption("--vecbench-budget", type=float, default=Settings().budget_s,
                     help="skip pure-Python kernels predicted to take longer than this (seconds) per size")
 
@@ -45,7 +50,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     dtype = metafunc.config.getoption("--vecbench-dtype")
     budget = metafunc.config.getoption("--vecbench-budget")
     params = []
-    for k in vb.kernels():
+    named = metafunc.config.getoption("--vecbench-backends")
+    try:
+        selected = vb.kernels(None, named)
+    except KeyError as e:
+        raise pytest.UsageError(f"--vecbench-backends: {e.args[0]}") from None
+    for k in selected:
+        if named is None and k.backend.opt_in:
+            continue  # as `vecbench run`: an opt-in backend runs when named
         for size in k.op.sizes[sweep]:
             reason = _skip_reason(k, size, budget)
             marks = [pytest.mark.skip(reason=reason)] if reason else []

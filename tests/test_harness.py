@@ -288,3 +288,13 @@ def test_calibration_makes_a_sample_last_at_least_min_sample_s():
     # with calls of >= 0.2 ms one growth step (x 1.1 margin) is enough: never more than 11 loops.
     loops = _calibrate(lambda: calls.append(time.sleep(0.0002)), (), 0.002, first_s=1.0)
     assert 1 <= loops <= 11 and len(calls) >= loops
+
+
+def test_a_run_naming_no_backend_leaves_out_the_opt_in_ones(monkeypatch):
+    # Backend.opt_in (torch_compile: seconds of compiling per shape) runs only when named.
+    monkeypatch.setattr(vb.backend("numba"), "opt_in", True)
+    quick = {"ops": ["dot"], "sizes": [{"n": 10}], "bandwidth": False, "isolate": False,
+             "settings": Settings(budget_s=0.5, remeasure=0)}
+    assert "numba" not in {r.backend for r in vb.run(**quick)}
+    named = vb.run(backends=["numpy", "numba"], **quick)
+    assert {r.backend for r in named} == {"numpy", "numba"} and all(r.ok for r in named)

@@ -385,7 +385,8 @@ def run(
     Parameters
     ----------
     ops, backends : sequence of str, optional
-        Selection (default: everything registered). Unknown names raise ``KeyError``.
+        Selection (default: everything registered, but the opt-in backends, e.g. ``torch_compile``,
+        which run only when named). Unknown names raise ``KeyError``.
     sizes : str or sequence
         ``"quick"``, ``"default"``, ``"large"``, numbers mapped per op
         (``1e6`` is ``n`` for ``dot``, ``m`` for the logreg ops...), or a
@@ -440,7 +441,8 @@ def run(
         raise ValueError(f"run: timeout must be a positive number of seconds; got {timeout!r}")
     timeout_s = timeout if timeout is not None else default_timeout(settings.budget_s)
     env = _option_env(backend_options)
-    selected = [k for k in kernels(ops, backends)]
+    # A run that names no backend leaves out the opt-in ones (Backend.opt_in: seconds of compiling per shape).
+    selected = [k for k in kernels(ops, backends) if backends is not None or not k.backend.opt_in]
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
     with _environ(env):

@@ -85,6 +85,12 @@ class Backend:
     gradients : str
         ``"hand"`` (the lecture's derivation) or ``"autodiff"``: how its
         logistic-regression gradients are computed.
+    opt_in : bool
+        Measured only when named (``--backends NAME``, ``vb.run(backends=[...])``,
+        ``pytest --vecbench-backends NAME``), never by a run that names no
+        backend: for a backend whose first call per shape costs seconds
+        (``torch_compile``), which would multiply a default run's time. Its
+        tests run like any other backend's.
     """
 
     name: ClassVar[str] = ""
@@ -99,6 +105,7 @@ class Backend:
     graph: ClassVar[str | None] = None
     gradients: ClassVar[str] = "hand"
     options: ClassVar[Mapping[str, str]] = {}
+    opt_in: ClassVar[bool] = False
     # How many times slower a call runs while memory_per_call watches it (tracemalloc traces every Python
     # object a pure-Python loop makes): the harness skips the memory call where it would cost too much.
     memory_cost: ClassVar[float] = 1.0

@@ -69,6 +69,9 @@ class TorchCompileBackend(TorchBackend):
                    "and dtype), CPU")
     role = "compiled"
     jit = True
+    # Seconds of compiling per shape (tens at a cold start): a default run would spend more time compiling
+    # it than measuring everything else, so it runs when named (--backends torch_compile).
+    opt_in = True
     style: ClassVar[dict[str, str]] = {"color": "#ad494a", "marker": "X"}
     kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
 
