@@ -14,7 +14,8 @@ import pytest
 import vecbench as vb
 from vecbench import registry
 from vecbench.backends import Backend
-from vecbench.cli import _print_reasons, _print_spoiled, main
+from vecbench.cli import main
+from vecbench.cli.console import print_reasons, print_spoiled
 from vecbench.html import markdown_to_html
 from vecbench.report import (
     CONTENDED_MARK,
@@ -127,7 +128,7 @@ def test_missing_backend_is_one_line_with_the_install_command_as_written():
     res = Results(records=[Record(op, "jax", {}, "-", "float64", 0, status="skipped", reason=hint)
                            for op in ("dot", "matvec", "sigmoid")])
     console, buf = _capture()
-    _print_reasons(res, console)
+    print_reasons(res, console)
     lines = buf.getvalue().splitlines()
     assert len(lines) == 1 and "pip install 'vecbench[jax]'" in lines[0]
 
@@ -169,7 +170,7 @@ def test_run_summary_names_the_worst_spoiled_and_what_was_remeasured():
                                 attempts=({"kept": True}, {"kept": False}, {"kept": False}))
     flat = rec(COMPILED, 8.1e-3, n=10**6, contended=True, contention=0.4)
     console, buf = _capture()
-    _print_spoiled(Results(records=[fixed, still, flat]), console)
+    print_spoiled(Results(records=[fixed, still, flat]), console)
     out = buf.getvalue()
     assert "re-measured 2 contended or noisy kernel(s) after the sweep: 1 now trusted (dot numpy 1e6)" in out
     assert f"worst still spoiled: dot {COMPILED} 1e5 (8.06 ms, 90% contention, 3 attempt(s)); dot {COMPILED} 1e6" in out
@@ -177,11 +178,12 @@ def test_run_summary_names_the_worst_spoiled_and_what_was_remeasured():
 
 
 def test_remeasure_is_on_by_default_and_an_option_turns_it_off():
-    from vecbench.cli import _settings, build_parser
+    from vecbench.cli import build_parser
+    from vecbench.cli.options import settings_from
 
     parser = build_parser()
-    assert _settings(parser.parse_args(["run"])).remeasure > 1
-    assert _settings(parser.parse_args(["run", "--quick"])).rounds > 0
-    assert _settings(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
+    assert settings_from(parser.parse_args(["run"])).remeasure > 1
+    assert settings_from(parser.parse_args(["run", "--quick"])).rounds > 0
+    assert settings_from(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
     args = parser.parse_args(["report", "--run", "--wait-quiet", "60", "--no-remeasure"])
     assert (args.wait_quiet, args.no_remeasure) == (60.0, True)
