@@ -7,11 +7,7 @@ measurement, so that an interrupted run loses nothing and ``--resume FILE`` meas
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as _dt
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,34 +60,23 @@ def run(args: argparse.Namespace) -> int:
 
             check_writable(args.output)
         return _run_targets(args.threads, args.output, new_console())
-    out, journal = _prepare_output(args)
+    from ..orchestrate import measure_into, open_output
+
+    out, journal = open_output(args.output, args.resume)
     given = [o for o in RUN_OPTIONS if getattr(args, o) not in (None, False)]
-    kwargs = (dict(_resume_kwargs(journal.request), **backend_option_values(args)) if args.resume and not given
-              else _run_kwargs(args))
+    kwargs = (dict(_resume_kwargs(journal.request), **backend_option_values(args))
+              if args.resume and not given and journal.request is not None else _run_kwargs(args))
     console = new_console()
     try:
-        results = harness.run(**kwargs, progress=not args.no_progress, timeout=args.timeout, journal=journal)
+        results = measure_into(journal, lambda j: harness.run(**kwargs, progress=not args.no_progress,
+                                                                timeout=args.timeout, journal=j))
     except KeyboardInterrupt:  # a second Ctrl-C while the first was handled
-        journal.close()
-        if not journal.records:
-            journal.remove()
         print(f"vecbench run: interrupted; {len(journal.records)} measurement(s) kept in {journal.path}"
               + (f": 'vecbench run --resume {out}' continues" if journal.records else ""), file=sys.stderr)
         return 130
-    except BaseException:
-        journal.close()
-        if not args.resume and not journal.records:
-            with contextlib.suppress(OSError):
-                journal.path.unlink(missing_ok=True)
-        raise
     if args.cold_compile and not results.interrupted:
         results.cold_compile_s = cold_compile(kwargs.get("ops"), kwargs.get("backends"))
     return _finish_run(results, out, console, journal)
-
-
-def _default_output() -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"vecbench-{stamp}.json"
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -163,69 +148,29 @@ def _resume_kwargs(request: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _prepare_output(args: argparse.Namespace) -> tuple[Path, Any]:
-    """The results path and its journal (new, or loaded with --resume); every check before any work."""
-    from ..journal import JOURNAL_SUFFIX, Journal, journal_path
-    from ..results import check_writable
+def write_results(results: Any, out: Path, journal: Any, console: Any, command: str, again: str) -> int | None:
+    """Save through the one run path; the exit code when that ends the command (nothing measured: 130; the
+    save failed: 1, the journal kept), else ``None``. ``again`` is the command line that continues the run."""
+    from ..orchestrate import save
 
-    if args.resume:
-        given = str(args.resume)
-        out = Path(given.removesuffix(JOURNAL_SUFFIX))
-        if args.output and Path(args.output) != out:
-            raise ValueError(f"--output: with --resume the results go to {out}; got {args.output!r}")
-        journal = Journal.load(journal_path(out))
-    else:
-        out = Path(args.output) if args.output else _default_output()
-        journal = Journal(journal_path(out))
-        if journal.path.exists():
-            raise ValueError(f"--output: {journal.path} holds the measurements of an interrupted run; continue it "
-                             f"with 'vecbench run --resume {out}', or delete that file")
     try:
-        check_writable(out)
-        check_writable(journal.path)
-    except ValueError as exc:
-        raise ValueError(f"--output: {exc}") from None
-    try:  # before any work, so a folder that cannot be made costs nothing
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--output: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
-    return out, journal
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C until the block is done (the final save is never cut in half)."""
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    except (AttributeError, ValueError):  # not the main thread, not POSIX
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if not save(results, out, journal):
+            console.print(f"[yellow]interrupted before anything was measured: nothing written ({out} untouched)"
+                          "[/yellow]")
+            return 130
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"{command}: error: could not write {out}: {reason}; the {len(journal.records)} "
+              f"measurement(s) are safe in {journal.path}: fix the problem, then '{again}' writes the file",
+              file=sys.stderr)
+        return 1
+    return None
 
 
 def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
-    if results.interrupted and not journal.records:
-        journal.remove()
-        console.print(f"[yellow]interrupted before anything was measured: nothing written ({out} untouched)"
-                      "[/yellow]")
-        return 130
-    with _sigint_deferred():
-        try:
-            results.save(out)
-        except (OSError, ValueError) as exc:
-            journal.close()
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"vecbench run: error: could not write {out}: {reason}; the {len(journal.records)} "
-                  f"measurement(s) are safe in {journal.path}: fix the problem, then 'vecbench run --resume {out}' "
-                  "writes the file", file=sys.stderr)
-            return 1
-        if results.interrupted:
-            journal.close()  # kept: --resume measures the rest
-        else:
-            journal.remove()
+    stop = write_results(results, out, journal, console, "vecbench run", f"vecbench run --resume {out}")
+    if stop is not None:
+        return stop
     own = results.own_ops and all(r.op in results.own_ops for r in results)
     console.print((own_table if own else results_table)(results, f"vecbench results ({out})"))
     print_reasons(results, console)
@@ -255,6 +200,7 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
 
 def _run_own(args: argparse.Namespace) -> int:
     """``vecbench run --from FILE``: the computations a file marks with ``@vecbench.bench``, through the same run."""
+    from ..orchestrate import measure_into, open_output
     from ..own import load, measure
 
     for opt in ("ops", "backends", "dtype", "preset", "resume", "cold_compile"):
@@ -268,18 +214,12 @@ def _run_own(args: argparse.Namespace) -> int:
                           f"sizes are the default); got {args.sizes!r}")
     sizes = [float(x) for x in args.sizes] if args.sizes else None
     computations = load(args.from_, sizes)
-    out, journal = _prepare_output(args)
+    out, journal = open_output(args.output, args.resume)
     console = new_console()
-    try:
-        results = measure(computations, settings=settings_from(args), timeout=args.timeout, threads=args.threads,
-                          progress=not args.no_progress, bandwidth=False if args.no_bandwidth else None,
-                          journal=journal, warn=lambda text: print(f"vecbench run: warning: {text}", file=sys.stderr))
-    except BaseException:
-        journal.close()
-        if not journal.records:
-            with contextlib.suppress(OSError):
-                journal.path.unlink(missing_ok=True)
-        raise
+    results = measure_into(journal, lambda j: measure(
+        computations, settings=settings_from(args), timeout=args.timeout, threads=args.threads,
+        progress=not args.no_progress, bandwidth=False if args.no_bandwidth else None, journal=j,
+        warn=lambda text: print(f"vecbench run: warning: {text}", file=sys.stderr)))
     return _finish_run(results, out, console, journal)
 
 
