@@ -140,7 +140,7 @@ def test_report_run_keeps_what_it_measured_and_resumes(tmp_path, monkeypatch, ca
     Ctrl-C loses nothing and the next ``report --run`` into the same folder measures only the rest."""
     import vecbench.coldcompile
     import vecbench.harness
-    import vecbench.report
+    import vecbench.report.write
     import vecbench.training
     from vecbench.harness import Settings
 
@@ -155,7 +155,7 @@ def test_report_run_keeps_what_it_measured_and_resumes(tmp_path, monkeypatch, ca
     monkeypatch.setattr(vecbench.harness, "run", small)
     monkeypatch.setattr(vecbench.coldcompile, "measure_cold_compile", lambda *a, **k: {})
     monkeypatch.setattr(vecbench.training, "convergence_histories", lambda *a, **k: {})
-    monkeypatch.setattr(vecbench.report, "write_report", lambda *a, **k: [])
+    monkeypatch.setattr(vecbench.report.write, "write_report", lambda *a, **k: [])
     real_measure = vecbench.harness._InProcess.measure
     calls = []
 

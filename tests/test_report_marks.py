@@ -16,19 +16,10 @@ from vecbench import registry
 from vecbench.backends import Backend
 from vecbench.cli import main
 from vecbench.cli.console import print_reasons, print_spoiled
-from vecbench.html import markdown_to_html
-from vecbench.report import (
-    CONTENDED_MARK,
-    FIX_COMMAND,
-    _markdown,
-    banner_lines,
-    beside_reference,
-    break_even,
-    headline,
-    lecture_dot,
-    summary_rows,
-    write_report,
-)
+from vecbench.report import beside_reference, break_even, headline, lecture_dot, write_report
+from vecbench.report.analysis import CONTENDED_MARK, FIX_COMMAND, summary_rows
+from vecbench.report.html import markdown_to_html
+from vecbench.report.markdown import banner_lines, render
 from vecbench.results import Record, Results, Timing
 
 LOOP, VEC = registry.baseline("loop"), registry.baseline("vectorized")
@@ -59,7 +50,7 @@ def test_the_lecture_sentence_and_everything_derived_carry_the_mark(busy):
     assert all((CONTENDED_MARK in r["mark"]) is busy for r in summary_rows(res))
     ref = dataclasses.replace(lecture(False), created="2025-01-01T00:00:00+00:00")
     assert all((CONTENDED_MARK in r["mark"]) is busy for r in beside_reference(res, ref))
-    text = _markdown(res, {"lecture": "lecture.png", "summary": "summary.png", "time_vs_size": "t.png"}, [], LOOP)
+    text = render(res, {"lecture": "lecture.png", "summary": "summary.png", "time_vs_size": "t.png"}, [], LOOP)
     sentence = next(line for line in text.splitlines() if line.startswith("On this machine: for-loop"))
     assert (CONTENDED_MARK in sentence) is busy
     assert (FIX_COMMAND in text.split("## Figures")[0]) is busy  # the banner's command, on the first screen
@@ -78,10 +69,10 @@ def test_bandwidth_probe_marks_percent_of_bandwidth_and_the_machine_line():
     res = dataclasses.replace(lecture(False), bandwidth_gbps={
         "best": 12.0, "copy_numpy": 12.0, "contended": 1.0, "contention": 0.5, "rounds": 3.0, "spread": 0.3,
         "array_bytes": 80e6, "llc_bytes": float(300 << 20), "memory": 0.0})
-    text = _markdown(res, {}, [], LOOP)
+    text = render(res, {}, [], LOOP)
     assert "% of bandwidth ⚠ probe contended, ⚠ probe partly in cache |" in text
     assert "CONTENDED" in text and "partly cache bandwidth" in text
-    from vecbench.plotting import _roof_note
+    from vecbench.report.figures import _roof_note
 
     assert "probe contended" in _roof_note(res) and _roof_note(lecture(False)) == ""
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     The output folder and every file are checked before anything is measured or drawn.
     """
-    from ..report import check_output_folder, expand, report_files
+    from ..report.write import check_output_folder, expand, report_files
     from ..results import load
 
     console = new_console()
