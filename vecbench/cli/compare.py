@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..results import format_time
-from .console import new_console
+from .console import half_width, new_console
 from .options import fail_above_arg
 
 
@@ -79,7 +79,5 @@ def _unusable(res: Any) -> list[Any]:
 def _ci_cell(rec: Any) -> str:
     if rec is None or rec.median_s is None:
         return "-"
-    if rec.ci_low_s is None or rec.ci_high_s is None or not rec.median_s:
-        return format_time(rec.median_s)
-    half = max(rec.median_s - rec.ci_low_s, rec.ci_high_s - rec.median_s) / rec.median_s
-    return f"{format_time(rec.median_s)} ±{half:.0%}"
+    half = half_width(rec.median_s, rec.ci_low_s, rec.ci_high_s)
+    return format_time(rec.median_s) if half is None else f"{format_time(rec.median_s)} ±{half:.0%}"

@@ -25,6 +25,13 @@ def esc(text: str) -> str:
     return escape(text)
 
 
+def half_width(median: float | None, low: float | None, high: float | None) -> float | None:
+    """The median's 95% interval as one relative half-width (its wider side), for a ``±`` column; None if unknown."""
+    if not median or low is None or high is None:
+        return None
+    return max(median - low, high - median) / median
+
+
 def results_table(results: Any, title: str) -> Any:
     """The run table: one row per measured or skipped kernel (a backend that is not installed is left out)."""
     from rich.table import Table
@@ -48,8 +55,8 @@ def results_table(results: Any, title: str) -> Any:
         spread = f"{r.timing.spread:.0%}" if r.timing else "-"
         pct = f"{100 * r.gbps / bw:.0f}%" if bw and r.gbps else "-"
         size = r.label if r.dtype == "float64" else f"{r.label} {r.dtype}"
-        ci = (f"±{max(r.median_s - r.ci_low_s, r.ci_high_s - r.median_s) / r.median_s:.1%}"
-              if r.median_s and r.ci_low_s is not None and r.ci_high_s is not None else "-")
+        half = half_width(r.median_s, r.ci_low_s, r.ci_high_s)
+        ci = f"±{half:.1%}" if half is not None else "-"
         status = r.status + (" contended" if r.ok and r.is_contended else "")
         table.add_row(r.op, size, r.backend, format_time(r.median_s), ci, spread, speed,
                       f"{r.gbps:.1f}" if r.gbps else "-", pct,
@@ -68,8 +75,8 @@ def own_table(results: Any, title: str) -> Any:
         table.add_column(col, justify="right" if col in ("n", "median", "95% CI", "vs reference", "GB/s", "compile")
                          else "left", no_wrap=True)
     for r in rows(results):
-        ci = (f"±{max(r['median_s'] - r['ci_low_s'], r['ci_high_s'] - r['median_s']) / r['median_s']:.1%}"
-              if r["median_s"] and r["ci_low_s"] is not None and r["ci_high_s"] is not None else "-")
+        half = half_width(r["median_s"], r["ci_low_s"], r["ci_high_s"])
+        ci = f"±{half:.1%}" if half is not None else "-"
         sp = (f"{r['speedup']:.3g}x" if r["speedup"] is not None and r["backend"] != r["baseline"]
               else "ref" if r["backend"] == r["baseline"] else "-")
         table.add_row(r["op"], r["label"], r["backend"], format_time(r["median_s"]), ci, sp,
