@@ -105,3 +105,36 @@ def test_no_two_modules_import_each_other():
     found = cycles(import_graph())
     assert not found, "import circles (each a group of modules that import each other):\n" + "\n".join(
         " <-> ".join(c) for c in found)
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for dep in graph.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def test_one_module_per_command_and_per_output():
+    """The command line and the report are packages of small modules, each covered by the circle check."""
+    graph = import_graph()
+    for command in ("list_", "info", "run", "compare", "report", "train", "graph", "options", "console"):
+        assert f"vecbench.cli.{command}" in graph
+    for output in ("analysis", "markdown", "html", "figures", "write"):
+        assert f"vecbench.report.{output}" in graph
+    # data flows one way: the analysis never reaches the text it is rendered into (figures it may: results
+    # draw themselves in a notebook), and nothing of the report reaches the command line
+    assert not {"vecbench.report.markdown", "vecbench.report.html", "vecbench.report.write"} & _reachable(
+        graph, "vecbench.report.analysis")
+    assert not any(m.startswith("vecbench.cli") for m in _reachable(graph, "vecbench.report"))
+
+
+def test_figures_never_reach_the_harness():
+    """Drawing never imports the measuring side, not even through another module."""
+    graph = import_graph()
+    for start in ("vecbench.report.figures", "vecbench.report.write", "vecbench.plotting_gpu"):
+        reached = _reachable(graph, start)
+        assert not {"vecbench.harness", "vecbench.worker", "vecbench.measuring"} & reached, start

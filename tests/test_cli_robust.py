@@ -66,7 +66,7 @@ def no_work(monkeypatch, tmp_path):
     import vecbench.bandwidth
     import vecbench.datasets
     import vecbench.harness
-    import vecbench.report
+    import vecbench.report.write
     import vecbench.targets
     import vecbench.training
 
@@ -74,7 +74,7 @@ def no_work(monkeypatch, tmp_path):
     monkeypatch.setattr(vecbench.bandwidth, "measure_bandwidth", lambda *a, **k: {"best": 10.0})
     monkeypatch.setattr(vecbench.targets, "measure", lambda *a, **k: _one_record())
     monkeypatch.setattr(vecbench.targets, "quick_walls", lambda: [])
-    monkeypatch.setattr(vecbench.report, "write_report", lambda *a, **k: [])
+    monkeypatch.setattr(vecbench.report.write, "write_report", lambda *a, **k: [])
     monkeypatch.setattr(vecbench.training, "convergence_histories", lambda *a, **k: {})
     import vecbench.coldcompile
 

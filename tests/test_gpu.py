@@ -364,21 +364,23 @@ def test_no_device_records_no_section():
 
 
 def test_report_draws_the_crossover_only_with_device_records(tmp_path):
-    from vecbench import plotting, report
+    from vecbench.report import figures as plotting
+    from vecbench.report.markdown import render
+    from vecbench.report.write import plan_figures
 
     res = _synthetic()
-    todo, _ = report._figures(res, "python")
+    todo, _ = plan_figures(res, "python")
     assert "gpu_crossover" in todo
     fig = todo["gpu_crossover"]()
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["dot"]
     solid = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "-"]
     assert len(solid) >= 5  # numpy, numba, the best CPU, gpu_a, gpu_b
     assert {p.name for p in plotting.save(fig, tmp_path, "gpu_crossover")} == {"gpu_crossover.png", "gpu_crossover.svg"}
-    text = report._markdown(res, {}, ["synthetic.json"], "python")
+    text = render(res, {}, ["synthetic.json"], "python")
     assert "## CPU or GPU: where the device starts to win" in text
     assert "Measured on Fake H200" in text
     assert "| dot | float64 | gpu_a | 1e6 | never | 1e7 | numba" in text
     cpu_only = Results(records=[r for r in res.records if r.transfer_in_s is None])
-    assert "gpu_crossover" not in report._figures(cpu_only, "python")[0]
-    assert "CPU or GPU" not in report._markdown(cpu_only, {}, [], "python")
+    assert "gpu_crossover" not in plan_figures(cpu_only, "python")[0]
+    assert "CPU or GPU" not in render(cpu_only, {}, [], "python")
 

@@ -15,8 +15,8 @@ from cases import available_backends
 
 import vecbench as vb
 from vecbench import registry
-from vecbench.html import kernel_source, markdown_to_html, svg_inline
 from vecbench.report import write_report
+from vecbench.report.html import kernel_source, markdown_to_html, svg_inline
 from vecbench.results import load
 
 FIXTURES = Path(__file__).parent / "fixtures"

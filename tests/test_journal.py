@@ -133,3 +133,50 @@ def test_a_fifo_is_never_replaced(tmp_path, capsys):
     assert main(["run", "--ops", "dot", "-o", str(fifo)]) == 2
     assert "is a FIFO" in capsys.readouterr().err
     assert fifo.is_fifo()
+
+
+def test_report_run_keeps_what_it_measured_and_resumes(tmp_path, monkeypatch, capsys):
+    """``report --run`` measures through the run path of ``run``: its journal keeps each finished kernel, so a
+    Ctrl-C loses nothing and the next ``report --run`` into the same folder measures only the rest."""
+    import vecbench.coldcompile
+    import vecbench.harness
+    import vecbench.report.write
+    import vecbench.training
+    from vecbench.harness import Settings
+
+    real_run = vecbench.harness.run
+
+    def small(**kw):  # the default sweep, cut to four tiny kernels measured in this process
+        kw.update(ops=["dot"], backends=["numpy", "python"], sizes=[100, 1000], bandwidth=False, isolate=False,
+                  settings=Settings(min_sample_s=0.0005, repeats=3, max_samples=3, ci_target=0, remeasure=0,
+                                    rounds=0, wait_quiet_s=kw["settings"].wait_quiet_s))
+        return real_run(**kw)
+
+    monkeypatch.setattr(vecbench.harness, "run", small)
+    monkeypatch.setattr(vecbench.coldcompile, "measure_cold_compile", lambda *a, **k: {})
+    monkeypatch.setattr(vecbench.training, "convergence_histories", lambda *a, **k: {})
+    monkeypatch.setattr(vecbench.report.write, "write_report", lambda *a, **k: [])
+    real_measure = vecbench.harness._InProcess.measure
+    calls = []
+
+    def ctrl_c_at_the_second(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_measure(self, *a, **k)
+
+    monkeypatch.setattr(vecbench.harness._InProcess, "measure", ctrl_c_at_the_second)
+    folder = tmp_path / "rep"
+    out = folder / "results.json"
+    assert main(["report", "--run", "-o", str(folder)]) == 130
+    said = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert f"'vecbench report --run -o {folder}' measures the rest" in said
+    kept = Journal.load(journal_path(out)).records
+    assert len(kept) == 1 and [r.key for r in load(out)] == [kept[0].key]  # the partial file, and its journal
+    monkeypatch.setattr(vecbench.harness._InProcess, "measure", real_measure)
+    assert main(["report", "--run", "-o", str(folder)]) == 0
+    final = load(out)
+    assert len(final.records) == 4 and not journal_path(out).exists()
+    again = next(r for r in final if r.key == kept[0].key)
+    assert again.timing is not None and kept[0].timing is not None
+    assert again.timing.samples_s == kept[0].timing.samples_s  # resumed: kept, not measured again

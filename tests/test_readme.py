@@ -80,7 +80,7 @@ def small(monkeypatch, tmp_path):
     import vecbench.bandwidth
     import vecbench.coldcompile
     import vecbench.harness
-    import vecbench.plotting
+    import vecbench.report.figures
     import vecbench.targets
     import vecbench.training
 
@@ -105,7 +105,7 @@ def small(monkeypatch, tmp_path):
     monkeypatch.setattr(vecbench.targets, "quick_walls", lambda: [])
     monkeypatch.setattr(vecbench.bandwidth, "measure_bandwidth", lambda *a, **k: {"copy": 10.0, "best": 10.0})
     monkeypatch.setattr(vecbench.coldcompile, "measure_cold_compile", lambda *a, **k: {})
-    monkeypatch.setattr(vecbench.plotting, "save", _unrendered)
+    monkeypatch.setattr(vecbench.report.figures, "save", _unrendered)
     monkeypatch.setattr(vecbench.training, "convergence_histories",
                         lambda *a, **k: real_histories(n_features=5, m=300, epochs=2))
     folder = tmp_path / "empty"

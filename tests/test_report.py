@@ -21,7 +21,7 @@ FIGURES = ["time_vs_size", "speedup_vs_python", "speedup_vs_numpy", "bandwidth",
 
 
 def _fmt_ms(s: float) -> str:
-    from vecbench.report import _fmt_time
+    from vecbench.results import format_time as _fmt_time
 
     return _fmt_time(s)
 
@@ -104,7 +104,7 @@ def test_report_without_input_is_an_error(tmp_path, capsys):
 
 
 def test_plotting_does_not_import_the_harness():
-    code = ("import sys, vecbench.report, vecbench.plotting; "
+    code = ("import sys, vecbench.report, vecbench.report.figures; "
             "sys.exit(1 if 'vecbench.harness' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -128,7 +128,8 @@ def test_report_shows_intervals_flags_and_skip_footnotes(tmp_path):
 
 
 def test_static_vs_dynamic_break_even():
-    from vecbench.report import break_even_steps, static_vs_dynamic, static_vs_dynamic_lines
+    from vecbench.report.analysis import break_even_steps, static_vs_dynamic
+    from vecbench.report.markdown import static_vs_dynamic_lines
 
     def rec(backend, median, compile_s=None, op="mlp_step"):
         t = Timing((median,) * 3, 1, median, median, 0.0, compile_time_s=compile_s)
@@ -150,7 +151,8 @@ def test_static_vs_dynamic_break_even():
 
 
 def test_autodiff_against_the_hand_derivation_pairs_backends_by_what_they_declare():
-    from vecbench.report import autodiff_lines, autodiff_pairs, autodiff_vs_derivation
+    from vecbench.report.analysis import autodiff_pairs, autodiff_vs_derivation
+    from vecbench.report.markdown import autodiff_lines
 
     pairs = autodiff_pairs()
     assert pairs, "the framework backends declare hand-derived and autodiff kernels"

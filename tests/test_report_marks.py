@@ -14,20 +14,12 @@ import pytest
 import vecbench as vb
 from vecbench import registry
 from vecbench.backends import Backend
-from vecbench.cli import _print_reasons, _print_spoiled, main
-from vecbench.html import markdown_to_html
-from vecbench.report import (
-    CONTENDED_MARK,
-    FIX_COMMAND,
-    _markdown,
-    banner_lines,
-    beside_reference,
-    break_even,
-    headline,
-    lecture_dot,
-    summary_rows,
-    write_report,
-)
+from vecbench.cli import main
+from vecbench.cli.console import print_reasons, print_spoiled
+from vecbench.report import beside_reference, break_even, headline, lecture_dot, write_report
+from vecbench.report.analysis import CONTENDED_MARK, FIX_COMMAND, summary_rows
+from vecbench.report.html import markdown_to_html
+from vecbench.report.markdown import banner_lines, render
 from vecbench.results import Record, Results, Timing
 
 LOOP, VEC = registry.baseline("loop"), registry.baseline("vectorized")
@@ -58,7 +50,7 @@ def test_the_lecture_sentence_and_everything_derived_carry_the_mark(busy):
     assert all((CONTENDED_MARK in r["mark"]) is busy for r in summary_rows(res))
     ref = dataclasses.replace(lecture(False), created="2025-01-01T00:00:00+00:00")
     assert all((CONTENDED_MARK in r["mark"]) is busy for r in beside_reference(res, ref))
-    text = _markdown(res, {"lecture": "lecture.png", "summary": "summary.png", "time_vs_size": "t.png"}, [], LOOP)
+    text = render(res, {"lecture": "lecture.png", "summary": "summary.png", "time_vs_size": "t.png"}, [], LOOP)
     sentence = next(line for line in text.splitlines() if line.startswith("On this machine: for-loop"))
     assert (CONTENDED_MARK in sentence) is busy
     assert (FIX_COMMAND in text.split("## Figures")[0]) is busy  # the banner's command, on the first screen
@@ -77,10 +69,10 @@ def test_bandwidth_probe_marks_percent_of_bandwidth_and_the_machine_line():
     res = dataclasses.replace(lecture(False), bandwidth_gbps={
         "best": 12.0, "copy_numpy": 12.0, "contended": 1.0, "contention": 0.5, "rounds": 3.0, "spread": 0.3,
         "array_bytes": 80e6, "llc_bytes": float(300 << 20), "memory": 0.0})
-    text = _markdown(res, {}, [], LOOP)
+    text = render(res, {}, [], LOOP)
     assert "% of bandwidth ⚠ probe contended, ⚠ probe partly in cache |" in text
     assert "CONTENDED" in text and "partly cache bandwidth" in text
-    from vecbench.plotting import _roof_note
+    from vecbench.report.figures import _roof_note
 
     assert "probe contended" in _roof_note(res) and _roof_note(lecture(False)) == ""
 
@@ -127,7 +119,7 @@ def test_missing_backend_is_one_line_with_the_install_command_as_written():
     res = Results(records=[Record(op, "jax", {}, "-", "float64", 0, status="skipped", reason=hint)
                            for op in ("dot", "matvec", "sigmoid")])
     console, buf = _capture()
-    _print_reasons(res, console)
+    print_reasons(res, console)
     lines = buf.getvalue().splitlines()
     assert len(lines) == 1 and "pip install 'vecbench[jax]'" in lines[0]
 
@@ -169,7 +161,7 @@ def test_run_summary_names_the_worst_spoiled_and_what_was_remeasured():
                                 attempts=({"kept": True}, {"kept": False}, {"kept": False}))
     flat = rec(COMPILED, 8.1e-3, n=10**6, contended=True, contention=0.4)
     console, buf = _capture()
-    _print_spoiled(Results(records=[fixed, still, flat]), console)
+    print_spoiled(Results(records=[fixed, still, flat]), console)
     out = buf.getvalue()
     assert "re-measured 2 contended or noisy kernel(s) after the sweep: 1 now trusted (dot numpy 1e6)" in out
     assert f"worst still spoiled: dot {COMPILED} 1e5 (8.06 ms, 90% contention, 3 attempt(s)); dot {COMPILED} 1e6" in out
@@ -177,11 +169,12 @@ def test_run_summary_names_the_worst_spoiled_and_what_was_remeasured():
 
 
 def test_remeasure_is_on_by_default_and_an_option_turns_it_off():
-    from vecbench.cli import _settings, build_parser
+    from vecbench.cli import build_parser
+    from vecbench.cli.options import settings_from
 
     parser = build_parser()
-    assert _settings(parser.parse_args(["run"])).remeasure > 1
-    assert _settings(parser.parse_args(["run", "--quick"])).rounds > 0
-    assert _settings(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
+    assert settings_from(parser.parse_args(["run"])).remeasure > 1
+    assert settings_from(parser.parse_args(["run", "--quick"])).rounds > 0
+    assert settings_from(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
     args = parser.parse_args(["report", "--run", "--wait-quiet", "60", "--no-remeasure"])
     assert (args.wait_quiet, args.no_remeasure) == (60.0, True)

@@ -67,6 +67,6 @@ def __getattr__(name: str) -> Any:
 
         backends()
         return BACKENDS
-    if name in ("datasets", "harness", "report", "plotting", "results", "training", "registry", "own"):
+    if name in ("datasets", "harness", "report", "results", "training", "registry", "own"):
         return importlib.import_module(f"vecbench.{name}")
     raise AttributeError(f"module 'vecbench' has no attribute {name!r}")

@@ -88,8 +88,8 @@ def html_table(results: RecordSet, limit: int = 500) -> str:
 
 
 def plot(results: RecordSet, ops: Sequence[str] | None = None) -> Any:
-    """:func:`vecbench.plotting.fig_results`, detached from pyplot (so a notebook shows it once, where returned)."""
-    from . import plotting
+    """:func:`vecbench.report.figures.fig_results`, detached from pyplot (so a notebook shows it once, where returned)."""
+    from .report import figures as plotting
 
     fig = plotting.fig_results(results, ops)
     plotting.plt.close(fig)  # the caller owns it: no second copy drawn at the end of a notebook cell

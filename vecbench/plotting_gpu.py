@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .crossover import crossovers, device_backends, with_transfers_s
-from .plotting import _dtype_title, _finish, _ok, _panels, backend_style
 from .records import sweeps_an_axis
+from .report.figures import _dtype_title, _finish, _ok, _panels, backend_style
 from .results import Record, Results
 
 __all__ = ["fig_crossover"]

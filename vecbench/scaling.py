@@ -326,7 +326,7 @@ def draw_scaling(ax: Any, results: Results | Iterable[Record], kind: str = "stro
     single-process backend at that size as a horizontal dashed line. Returns
     False (and draws nothing) when ``results`` hold no such series.
     """
-    from .plotting import backend_style
+    from .report.figures import backend_style
 
     series = [s for s in scaling_series(results) if s.kind == kind]
     if not series:

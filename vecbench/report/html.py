@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import registry
-from .results import Results
-from .results import format_speedup as _x
-from .results import format_time as _fmt_time
+from .. import registry
+from ..results import Results
+from ..results import format_speedup as _x
+from ..results import format_time as _fmt_time
 
 __all__ = ["kernel_source", "markdown_to_html", "page", "svg_inline"]
 
@@ -262,7 +262,7 @@ def teaching_view(results: Results, headlines: Sequence[Sequence[Mapping[str, An
 
     ``headlines``: the report's headline rows of each part of the results, in the parts' order.
     """
-    from .foreign import is_foreign
+    from ..foreign import is_foreign
 
     rows: dict[tuple[str, str], Mapping[str, Any]] = {}
     for part_rows in headlines:  # the first part (float64 first when present) that measured it
@@ -340,7 +340,7 @@ def own_view(results: Results) -> str:
 def page(results: Results, md: str, svgs: Mapping[str, Path], headlines: Sequence[Sequence[Mapping[str, Any]]]) -> str:
     """The whole report as one HTML document (str).
 
-    ``md`` is the report's markdown (its ``README.md``, computed once by :mod:`vecbench.report`), each
+    ``md`` is the report's markdown (its ``README.md``, computed once by :mod:`vecbench.report.write`), each
     figure linked as ``<name>.png``; ``svgs``: figure name -> its SVG file, drawn inline in its place;
     ``headlines``: the headline rows of each part, for the code beside its cost.
     """

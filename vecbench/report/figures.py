@@ -25,9 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from . import registry  # noqa: E402
-from .foreign import is_foreign, x_name  # noqa: E402
-from .records import (  # noqa: E402
+from .. import registry  # noqa: E402
+from ..foreign import is_foreign, x_name  # noqa: E402
+from ..records import (  # noqa: E402
     Record,
     RecordSet,
     baseline_medians,
@@ -233,7 +233,7 @@ def _cache_lines(ax: Any, caches: dict[str, int]) -> list[Any]:
 
 def _roof_note(results: RecordSet) -> str:
     """What to doubt about the measured bandwidth roof ("" when nothing): a contended probe, arrays in cache."""
-    from .bandwidth import contended
+    from ..bandwidth import contended
 
     bw = results.bandwidth_gbps
     notes = []
