@@ -24,6 +24,7 @@ from vecbench.memory_report import memory_cell, memory_lines
 from vecbench.operations import SPECS, logreg
 from vecbench.records import Record, Timing
 from vecbench.registry import Kernel
+from vecbench.results import Results
 
 FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=5.0, ci_target=0.0, max_samples=3, rounds=0)
 N = 10**5  # sigmoid: 800 kB a temporary, far above tracemalloc's bookkeeping
@@ -302,3 +303,12 @@ def test_an_op_whose_unit_names_a_missing_key_keeps_its_bytes():
     assert rec.ok and rec.memory["peak_bytes"] > 0 and rec.memory["unit_elements"] is None
     assert "keys ['k'] are not in the size" in rec.memory["unit_error"]
     assert memory.temporaries(rec.memory, 8) is None and "2.4" in memory_cell(rec)
+
+
+def test_the_report_has_a_memory_section_where_records_carry_figures():
+    from vecbench.report.markdown import render
+
+    with_memory = Results([_rec("numpy", _mem(3 * N * 8)), _rec("numba", _mem(200, 5))])
+    text = render(with_memory, {}, ["x.json"], "numpy")
+    assert "## Memory per call" in text and "3 temporaries of n floats" in text
+    assert "Memory per call" not in render(Results([_rec("numpy", {})]), {}, ["x.json"], "numpy")

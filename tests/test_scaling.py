@@ -9,11 +9,10 @@ from matplotlib.figure import Figure
 
 import vecbench as vb
 from vecbench.records import Record, Timing
+from vecbench.report.figures import draw_scaling, fig_scaling
 from vecbench.results import Results
 from vecbench.scaling import (
     beats_one_process,
-    draw_scaling,
-    fig_scaling,
     scaling_lines,
     scaling_rows,
     scaling_series,
@@ -161,3 +160,15 @@ def test_a_cluster_is_not_a_device():
     cluster = Record(**{**cluster.__dict__, "timing": Timing(**{**cluster.timing.__dict__, "transfer_in_s": 1e-3})})
     assert crossovers([cluster, _rec("numpy", 4000, 1e-3)]) == []
     assert beats_one_process([cluster, _rec("numpy", 4000, 1e-3)])[0].since is None
+
+
+def test_the_report_has_a_scaling_section_and_figure_where_records_carry_workers():
+    from vecbench.report.markdown import render
+    from vecbench.report.write import plan_figures
+
+    text = render(_synthetic(), {}, ["x.json"], "numpy")
+    assert "## Scaling over workers" in text
+    assert "scaling" in plan_figures(_synthetic(), "numpy")[0]
+    plain = Results([r for r in _synthetic() if r.backend != "clustered"])
+    assert "Scaling over workers" not in render(plain, {}, ["x.json"], "numpy")
+    assert "scaling" not in plan_figures(plain, "numpy")[0]

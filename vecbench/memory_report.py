@@ -96,7 +96,8 @@ def _sentences(recs: list[Record]) -> list[str]:
 
 
 def memory_lines(results: Iterable[Record]) -> list[str]:
-    """The report's "memory per call" section (markdown lines; none when no record carries a figure)."""
+    """The report's "memory per call" section, without its heading (markdown lines; none when no record
+    carries a figure)."""
     recs = _measured(results)
     if not recs:
         return []
@@ -106,8 +107,7 @@ def memory_lines(results: Iterable[Record]) -> list[str]:
         m = r.memory.get("method")
         if m and r.backend not in methods.setdefault(m, []):
             methods[m].append(r.backend)
-    out = ["## Memory per call", "",
-           "What one call allocates beyond its output (its peak temporary memory), in arrays of the op's unit "
+    out = ["What one call allocates beyond its output (its peak temporary memory), in arrays of the op's unit "
            "(`n` for the vector ops, `m` examples for logistic regression) of the record's dtype; "
            "\"none\" is under 1 kB. Measured once per record in an extra call after the timed samples, never "
            "inside one. How: " + "; ".join(f"{', '.join(bs)}: {_METHODS.get(m, m)}" for m, bs in methods.items())

@@ -43,10 +43,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .records import Record, format_time
-from .results import Results
 
 __all__ = ["ScalingPoint", "ScalingSeries", "TaskCost", "Beats", "scaling_series", "scaling_rows", "task_costs",
-           "beats_one_process", "scaling_lines", "draw_scaling", "fig_scaling"]
+           "beats_one_process", "scaling_lines"]
 
 WEAK_TOLERANCE = 0.01  # work per worker equal within this share counts as fixed
 
@@ -138,7 +137,7 @@ def _weak_groups(recs: list[Record]) -> list[list[Record]]:
     return [g for g in groups if len({_workers(r) for r in g}) >= 2 and len({r.label for r in g}) >= 2]
 
 
-def scaling_series(results: Results | Iterable[Record]) -> list[ScalingSeries]:
+def scaling_series(results: Iterable[Record]) -> list[ScalingSeries]:
     """Every strong and weak scaling series in ``results`` (``[]`` when no backend reported workers)."""
     ok = [r for r in results if r.ok and r.median_s]
     scaled: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
@@ -168,7 +167,7 @@ def scaling_series(results: Results | Iterable[Record]) -> list[ScalingSeries]:
     return out
 
 
-def scaling_rows(results: Results | Iterable[Record]) -> list[dict[str, Any]]:
+def scaling_rows(results: Iterable[Record]) -> list[dict[str, Any]]:
     """One plain row per series and worker count (for tables, pandas, JSON)."""
     return [{"kind": s.kind, "op": s.op, "dtype": s.dtype, "backend": s.backend, "size": s.size, "workers": p.workers,
              "label": p.label, "median_s": p.median_s, "speedup": p.speedup, "efficiency": p.efficiency,
@@ -188,7 +187,7 @@ class TaskCost:
     s_per_byte: float
 
 
-def task_costs(results: Results | Iterable[Record]) -> list[TaskCost]:
+def task_costs(results: Iterable[Record]) -> list[TaskCost]:
     """The fit per op, dtype, backend and worker count, where 3+ records carry ``tasks`` and the two terms
     vary apart (several tasks per call at more than one size); a fit with a negative term is left out."""
     import numpy as np
@@ -226,7 +225,7 @@ class Beats:
     workers: int
 
 
-def beats_one_process(results: Results | Iterable[Record]) -> list[Beats]:
+def beats_one_process(results: Iterable[Record]) -> list[Beats]:
     """Per op, dtype and scaled backend, over the sizes measured by both it and a single-process backend."""
     ok = [r for r in results if r.ok and r.median_s]
     scaled: dict[tuple[str, str, str], dict[str, Record]] = defaultdict(dict)
@@ -253,7 +252,7 @@ def beats_one_process(results: Results | Iterable[Record]) -> list[Beats]:
     return out
 
 
-def _cost_lines(results: Results | Iterable[Record]) -> list[str]:
+def _cost_lines(results: Iterable[Record]) -> list[str]:
     costs = task_costs(results)
     if not costs:
         return []
@@ -267,7 +266,7 @@ def _cost_lines(results: Results | Iterable[Record]) -> list[str]:
     return [*out, ""]
 
 
-def _beats_lines(results: Results | Iterable[Record]) -> list[str]:
+def _beats_lines(results: Iterable[Record]) -> list[str]:
     rows = beats_one_process(results)
     if not rows:
         return []
@@ -291,7 +290,7 @@ def _reference_text(s: ScalingSeries) -> str:
     return "; ".join(parts)
 
 
-def scaling_lines(results: Results | Iterable[Record]) -> list[str]:
+def scaling_lines(results: Iterable[Record]) -> list[str]:
     """The report's scaling tables (markdown lines; ``[]`` when no record carries ``workers``)."""
     results = list(results)  # read several times below
     if not any(r.ok and _workers(r) is not None for r in results):
@@ -317,62 +316,3 @@ def _series_lines(results: list[Record]) -> list[str]:
         if s.kind == "strong":
             out += [f"Single process at this size: {_reference_text(s)}.", ""]
     return out
-
-
-def draw_scaling(ax: Any, results: Results | Iterable[Record], kind: str = "strong") -> bool:
-    """Time per call against workers on ``ax`` (log-log), one line per ``kind`` series.
-
-    Strong scaling also draws the ideal ``t(w0) w0 / w`` (dotted) and each
-    single-process backend at that size as a horizontal dashed line. Returns
-    False (and draws nothing) when ``results`` hold no such series.
-    """
-    from .report.figures import backend_style
-
-    series = [s for s in scaling_series(results) if s.kind == kind]
-    if not series:
-        return False
-    names = list(dict.fromkeys([s.backend for s in series] + [b for s in series for b, _, _ in s.references]))
-    several = len(series) > 1
-    for s in series:
-        style = backend_style(s.backend, names)
-        ws = [p.workers for p in s.points]
-        ts = [p.median_s for p in s.points]
-        lo = [p.median_s - p.ci[0] if p.ci else 0.0 for p in s.points]
-        hi = [p.ci[1] - p.median_s if p.ci else 0.0 for p in s.points]
-        tag = f" {s.op} {s.size}" if several else ""
-        ax.errorbar(ws, ts, yerr=[lo, hi], color=style["color"], marker=style["marker"], capsize=2,
-                    label=f"{s.backend}{tag}")
-        if kind == "strong":
-            ax.plot(ws, [ts[0] * ws[0] / w for w in ws], ls=":", color=style["color"], lw=0.8)
-            for b, threads, t in s.references:
-                ax.axhline(t, ls="--", lw=0.9, color=backend_style(b, names)["color"],
-                           label=f"{b} ({threads} thr){tag}")
-    from matplotlib.ticker import NullFormatter, NullLocator
-
-    ax.set_xscale("log", base=2)
-    ticks = sorted({p.workers for s in series for p in s.points})
-    ax.set_xticks(ticks, [str(w) for w in ticks])  # worker counts, not powers of two
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yscale("log")
-    ax.set_xlabel("workers")
-    ax.set_ylabel("time per call (s)")
-    ax.set_title("Strong scaling (dotted: ideal; dashed: one process)" if kind == "strong"
-                 else "Weak scaling (work per worker fixed; flat is ideal)")
-    ax.legend(fontsize="small")
-    return True
-
-
-def fig_scaling(results: Results | Iterable[Record]) -> Any:
-    """A figure with a strong and/or a weak scaling panel (None when there is no series)."""
-    from matplotlib.figure import Figure
-
-    results = list(results)  # read twice below
-    kinds = [k for k in ("strong", "weak") if any(s.kind == k for s in scaling_series(results))]
-    if not kinds:
-        return None
-    fig = Figure(figsize=(6 * len(kinds), 4.5))
-    for ax, kind in zip(fig.subplots(1, len(kinds), squeeze=False)[0], kinds):
-        draw_scaling(ax, results, kind)
-    fig.tight_layout()
-    return fig

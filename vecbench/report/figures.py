@@ -37,6 +37,7 @@ from ..records import (  # noqa: E402
     sweeps_an_axis,
     untrusted,
 )
+from ..scaling import scaling_series  # noqa: E402
 
 __all__ = ["backend_style", "save", "ALL_FIGURES"]
 
@@ -670,3 +671,60 @@ def _flag_handles_any(flagged: bool) -> list[Any]:
 
     return ([Line2D([], [], marker="o", ls="none", color="black", markerfacecolor="white",
                     label="hollow: contended or noisy")] if flagged else [])
+
+
+# ---------------------------------------------------------------- scaling over workers (vecbench.scaling)
+def draw_scaling(ax: Any, results: Iterable[Record], kind: str = "strong") -> bool:
+    """Time per call against workers on ``ax`` (log-log), one line per ``kind`` series.
+
+    Strong scaling also draws the ideal ``t(w0) w0 / w`` (dotted) and each
+    single-process backend at that size as a horizontal dashed line. Returns
+    False (and draws nothing) when ``results`` hold no such series.
+    """
+    series = [s for s in scaling_series(results) if s.kind == kind]
+    if not series:
+        return False
+    names = list(dict.fromkeys([s.backend for s in series] + [b for s in series for b, _, _ in s.references]))
+    several = len(series) > 1
+    for s in series:
+        style = backend_style(s.backend, names)
+        ws = [p.workers for p in s.points]
+        ts = [p.median_s for p in s.points]
+        lo = [p.median_s - p.ci[0] if p.ci else 0.0 for p in s.points]
+        hi = [p.ci[1] - p.median_s if p.ci else 0.0 for p in s.points]
+        tag = f" {s.op} {s.size}" if several else ""
+        ax.errorbar(ws, ts, yerr=[lo, hi], color=style["color"], marker=style["marker"], capsize=2,
+                    label=f"{s.backend}{tag}")
+        if kind == "strong":
+            ax.plot(ws, [ts[0] * ws[0] / w for w in ws], ls=":", color=style["color"], lw=0.8)
+            for b, threads, t in s.references:
+                ax.axhline(t, ls="--", lw=0.9, color=backend_style(b, names)["color"],
+                           label=f"{b} ({threads} thr){tag}")
+    from matplotlib.ticker import NullFormatter, NullLocator
+
+    ax.set_xscale("log", base=2)
+    ticks = sorted({p.workers for s in series for p in s.points})
+    ax.set_xticks(ticks, [str(w) for w in ticks])  # worker counts, not powers of two
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yscale("log")
+    ax.set_xlabel("workers")
+    ax.set_ylabel("time per call (s)")
+    ax.set_title("Strong scaling (dotted: ideal; dashed: one process)" if kind == "strong"
+                 else "Weak scaling (work per worker fixed; flat is ideal)")
+    ax.legend(fontsize="small")
+    return True
+
+
+def fig_scaling(results: Iterable[Record]) -> Any:
+    """A figure with a strong and/or a weak scaling panel (None when there is no series)."""
+
+    results = list(results)  # read twice below
+    kinds = [k for k in ("strong", "weak") if any(s.kind == k for s in scaling_series(results))]
+    if not kinds:
+        return None
+    fig = Figure(figsize=(6 * len(kinds), 4.5))
+    for ax, kind in zip(fig.subplots(1, len(kinds), squeeze=False)[0], kinds):
+        draw_scaling(ax, results, kind)
+    fig.tight_layout()
+    return fig

@@ -8,9 +8,11 @@ from typing import Any
 
 from .. import registry
 from ..crossover import crossover_lines
+from ..memory_report import memory_lines
 from ..records import NOISY_SPREAD, NOISY_WARNING, sweeps_an_axis
 from ..results import Results, format_speedup, interval, untrusted
 from ..results import format_time as _fmt_time
+from ..scaling import scaling_lines
 from .analysis import (
     BANNER_SHARE,
     CONTENDED_MARK,
@@ -341,6 +343,8 @@ CAPTIONS = {
     "benchmarks": "pytest-benchmark groups: one panel per group, one series per test function.",
     "train_epoch": "Time per training epoch vs batch size.",
     "train_cost": "Cost per epoch for batch, mini-batch and stochastic gradient descent.",
+    "scaling": "Time per call vs workers: strong scaling (one size; dotted: ideal, dashed: single-process backends) "
+               "and weak scaling (work per worker fixed; flat is ideal).",
     "gpu_crossover": "CPU or GPU: time per call vs size; black: the fastest CPU backend at each size; each device "
                      "backend solid (data on the device) and dashed (copies to the device and back included).",
 }
@@ -392,6 +396,12 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     gpu = crossover_lines(results)
     if gpu:
         out += [f"{h} CPU or GPU: where the device starts to win", "", *gpu]
+    scale = scaling_lines(results)
+    if scale:
+        out += [f"{h} Scaling over workers", "", *scale]
+    memory = memory_lines(results)
+    if memory:
+        out += [f"{h} Memory per call", "", *memory]
     side = _reference_lines(analysis.beside_reference, ref)
     if side:
         out += [f"{h} Your machine beside the reference", "", *side]

@@ -19,6 +19,7 @@ from ..crossover import crossovers
 from ..foreign import is_foreign
 from ..records import sweeps_an_axis
 from ..results import Results, load
+from ..scaling import scaling_series
 from .analysis import SLIDE, Part, analyse, lecture_dot, own_drawn, reference, split, summary_rows
 from .markdown import render
 
@@ -62,6 +63,8 @@ def plan_figures(results: Results, baseline: str) -> tuple[dict[str, Any], dict[
         from ..plotting_gpu import fig_crossover
 
         todo["gpu_crossover"] = lambda: fig_crossover(results)
+    if scaling_series(results):  # only where records carry the workers that computed them (vecbench.scaling)
+        todo["scaling"] = lambda: plotting.fig_scaling(results)
     return todo, left_out
 
 
