@@ -23,11 +23,16 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col)
     for op in vb.ops():
         s = vb.spec(op)
-        names = [b if vb.backend(b).available else f"{b} (unavailable)" for b in vb.backends(op)]
+        names = [b if not vb.backend(b).available else f"{b} (opt-in)" if vb.backend(b).opt_in else b
+                 for b in vb.backends(op)]
+        names = [n if vb.backend(n.split()[0]).available else f"{n} (unavailable)" for n in names]
         table.add_row(op, s.summary, ", ".join(names), ", ".join(s.label(z) for z in s.sizes["default"]))
     console = new_console()
     console.print(table)
     for b in vb.iter_backends():
+        if b.available and b.opt_in:
+            console.print(f"[cyan]{esc(b.name)}[/cyan]: opt-in, measured only when named "
+                          f"(--backends {esc(b.name)}): {esc(b.description)}", highlight=False)
         if not b.available:
             console.print(f"[yellow]{esc(b.name)}[/yellow]: unavailable; {esc(b.install_hint)}", highlight=False)
     return 0
