@@ -178,3 +178,22 @@ def test_remeasure_is_on_by_default_and_an_option_turns_it_off():
     assert settings_from(parser.parse_args(["run", "--no-remeasure"])).remeasure == 0
     args = parser.parse_args(["report", "--run", "--wait-quiet", "60", "--no-remeasure"])
     assert (args.wait_quiet, args.no_remeasure) == (60.0, True)
+
+
+@pytest.mark.parametrize("vec_s, contended, disagree", [
+    (0.008, False, False),   # the rounds agree with the medians (0.09 / 0.008 = 11x): the rounds' ratio leads
+    (0.015, False, True),    # 6x in the rounds beside 11x in the medians: both shown, marked
+    (0.008, True, True),     # contended rounds: the medians lead, the rounds beside them
+])
+def test_the_lecture_sentence_never_puts_a_rounds_ratio_beside_medians_it_contradicts(vec_s, contended, disagree):
+    entry = {"op": "dot", "label": "1e6", "dtype": "float64", "backends": [LOOP, VEC], "contended": contended,
+             "rounds_s": [[0.09 * (1 + 0.001 * i), vec_s] for i in range(9)]}
+    res = dataclasses.replace(lecture(False), paired=[entry])
+    lec = lecture_dot(res)
+    sentence = next(line for line in render(res, {}, [], LOOP).splitlines() if line.startswith("On this machine"))
+    assert "**11x** faster" in sentence  # the ratio of the two medians the sentence shows
+    assert (lec["rounds_disagree"] is not None) is disagree
+    assert lec["paired"] is not disagree and lec["untrusted"] is disagree
+    assert ("median of paired rounds" in sentence) is not disagree
+    assert ("interleaved rounds timed after the sweep gave" in sentence) is disagree
+    assert ("with the machine busy" in sentence) is contended

@@ -153,12 +153,22 @@ def lecture_dot(results: Results) -> dict[str, Any] | None:
         lo, _, hi = interval(r)
         out[f"{key}_ci"] = (lo * 1e3, hi * 1e3)
         out[f"{key}_untrusted"] = untrusted(r)
+    medians_ci = speedup_ci(loop, vec)
     paired = paired_speedup(results, loop.backend, vec.backend, "dot", loop.label, "float64")
-    if paired:
+    entry = paired_entry(results, "dot", loop.label, "float64") if paired else None
+    # The sentence shows the two medians: a rounds ratio that contradicts them (contended rounds, or an
+    # interval disjoint from the medians' one: the machine's speed changed between the sweep and the rounds)
+    # is shown beside them, never instead of them.
+    contended = bool(entry and entry.get("contended"))
+    disjoint = bool(paired and medians_ci and (paired[2] < medians_ci[0] or paired[0] > medians_ci[1]))
+    out["rounds_disagree"] = (paired[0], paired[1], paired[2], contended) if paired and (contended or disjoint) \
+        else None
+    use_rounds = paired is not None and out["rounds_disagree"] is None
+    if paired and use_rounds:
         out["speedup"] = paired[1]
-    out["speedup_ci"] = (paired[0], paired[2]) if paired else speedup_ci(loop, vec)
-    out["paired"] = paired is not None
-    out["mark"] = mark(loop, vec, fastest)
+    out["speedup_ci"] = (paired[0], paired[2]) if paired and use_rounds else medians_ci
+    out["paired"] = use_rounds
+    out["mark"] = mark(loop, vec, fastest) or (" " + CONTENDED_MARK if out["rounds_disagree"] else "")
     out["untrusted"] = bool(out["mark"])
     return out
 

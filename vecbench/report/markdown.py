@@ -146,6 +146,11 @@ def _lecture_lines(results: Results, figures: dict[str, str]) -> list[str]:
     doubt = (" Timed while the machine was busy, or noisy: these times are likely too slow and the speedup "
              f"unreliable (run `{FIX_COMMAND}` on a quiet machine)." if m else "")
     interval_text = f" (95% interval {ci[0]:.3g}-{ci[1]:.3g}x, {how})" if ci else ""
+    if lec.get("rounds_disagree"):
+        lo, mid, hi, contended = lec["rounds_disagree"]
+        interval_text += (f"; the interleaved rounds timed after the sweep gave {_times(mid)}x ({lo:.3g}-{hi:.3g}x)"
+                          + (", with the machine busy" if contended else "")
+                          + ": its speed changed between the two, so neither figure is reliable")
     out.append(f"On this machine: for-loop (`{loop}`) **{lec['loop_ms']:.1f} ms**, vectorized (`{vec}`) "
                f"**{lec['vectorized_ms']:.3f} ms**, **{_times(lec['speedup'])}x** faster{interval_text}{m}; fastest "
                f"backend: {lec['fastest_backend']}, {lec['fastest_ms']:.3f} ms. The slide: for-loop "
