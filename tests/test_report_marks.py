@@ -17,7 +17,7 @@ from vecbench.backends import Backend
 from vecbench.cli import main
 from vecbench.cli.console import print_reasons, print_spoiled
 from vecbench.report import beside_reference, break_even, headline, lecture_dot, write_report
-from vecbench.report.analysis import CONTENDED_MARK, FIX_COMMAND, summary_rows
+from vecbench.report.analysis import CONTENDED_MARK, FIX_COMMAND, NOISY_MARK, summary_rows
 from vecbench.report.html import markdown_to_html
 from vecbench.report.markdown import banner_lines, render
 from vecbench.results import Record, Results, Timing
@@ -197,3 +197,4 @@ def test_the_lecture_sentence_never_puts_a_rounds_ratio_beside_medians_it_contra
     assert ("median of paired rounds" in sentence) is not disagree
     assert ("interleaved rounds timed after the sweep gave" in sentence) is disagree
     assert ("with the machine busy" in sentence) is contended
+    assert (CONTENDED_MARK in lec["mark"]) is contended and (NOISY_MARK in lec["mark"]) is (disagree and not contended)

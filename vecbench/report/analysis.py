@@ -168,7 +168,9 @@ def lecture_dot(results: Results) -> dict[str, Any] | None:
         out["speedup"] = paired[1]
     out["speedup_ci"] = (paired[0], paired[2]) if paired and use_rounds else medians_ci
     out["paired"] = use_rounds
-    out["mark"] = mark(loop, vec, fastest) or (" " + CONTENDED_MARK if out["rounds_disagree"] else "")
+    # Rounds that disagree with the sweep: busy rounds are contended; quiet ones saw the machine's speed drift.
+    drift = " " + (CONTENDED_MARK if contended else NOISY_MARK) if out["rounds_disagree"] else ""
+    out["mark"] = mark(loop, vec, fastest) or drift
     out["untrusted"] = bool(out["mark"])
     return out
 
