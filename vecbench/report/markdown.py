@@ -392,30 +392,18 @@ def _part_lines(part: Part, figures: dict[str, str], several: bool, ref: Results
     be = _break_even_lines(analysis.break_even)
     if be:
         out += [f"{h} Decision data: when does compiling pay?", "", *be]
-    graphs = static_vs_dynamic_lines(results, analysis.static_vs_dynamic)
-    if graphs:
-        out += [f"{h} Static vs dynamic graph", "", *graphs]
-    auto = autodiff_lines(results, analysis.autodiff)
-    if auto:
-        out += [f"{h} Autodiff against the hand derivation", "", *auto]
-    gpu = crossover_lines(results)
-    if gpu:
-        out += [f"{h} CPU or GPU: where the device starts to win", "", *gpu]
-    scale = scaling_lines(results)
-    if scale:
-        out += [f"{h} Scaling over workers", "", *scale]
-    memory = memory_lines(results)
-    if memory:
-        out += [f"{h} Memory per call", "", *memory]
-    side = _reference_lines(analysis.beside_reference, ref)
-    if side:
-        out += [f"{h} Your machine beside the reference", "", *side]
-    fl = foreign_lines(results)
-    if fl:
-        out += [f"{h} pytest-benchmark groups", "", *fl]
-    care = care_lines(results)
-    if care:
-        out += [f"{h} Measurements to treat with care", "", *care]
+    # The tables after the figures, each under its heading where it has anything to say.
+    sections = (("Static vs dynamic graph", static_vs_dynamic_lines(results, analysis.static_vs_dynamic)),
+                ("Autodiff against the hand derivation", autodiff_lines(results, analysis.autodiff)),
+                ("CPU or GPU: where the device starts to win", crossover_lines(results)),
+                ("Scaling over workers", scaling_lines(results)),
+                ("Memory per call", memory_lines(results)),
+                ("Your machine beside the reference", _reference_lines(analysis.beside_reference, ref)),
+                ("pytest-benchmark groups", foreign_lines(results)),
+                ("Measurements to treat with care", care_lines(results)))
+    for title, lines in sections:
+        if lines:
+            out += [f"{h} {title}", "", *lines]
     return out
 
 
