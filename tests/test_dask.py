@@ -398,3 +398,12 @@ def _kill_a_worker_mid_run(address, procs, tmp_path):
     failed = [r for r in res.records if not r.ok]
     assert len(failed) <= 1 and all(r.reason for r in failed), [(r.label, r.reason) for r in failed]
     assert res.records[-1].ok  # the run went on, on the worker left
+
+
+def test_embedded_workers_never_pause_for_the_measuring_process_memory(dask_backend):
+    # In-process workers watch the whole process's memory: with a per-worker limit they paused once the test
+    # process held ~12 GB and prepare_op waited on them for ever (CI's 90-minute stall). No limit: the
+    # harness's own rule (Backend.fits) bounds what is measured.
+    workers = dask_backend.client().scheduler_info()["workers"]
+    assert len(workers) == 2
+    assert {w.get("memory_limit") for w in workers.values()} == {0}

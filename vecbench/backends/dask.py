@@ -81,6 +81,8 @@ CHUNKS_PER_WORKER = 2
 # A mini-batch epoch is a chain of sequential steps, each at least one scheduler round trip
 # (ms to tens of ms when the machine is busy): beyond this many steps a call measures the scheduler only.
 MAX_EPOCH_STEPS = 64
+# Persisting one op's inputs on the workers (untimed): far longer than any size the harness lets fit needs.
+PERSIST_TIMEOUT_S = 600.0
 CONNECT_TIMEOUT_S = 10.0
 LOOPBACK = "127.0.0.1:0"
 
@@ -122,7 +124,11 @@ class _Cluster:
             # Workers are threads of this process (see the module docstring): nothing to leak, no port.
             # distributed always opens an HTTP server (health routes) per scheduler and worker, by default on
             # 0.0.0.0 and the scheduler's on 8787: loopback and a free port instead; dashboard off.
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
+            # memory_limit=0: the workers are threads of the measuring process, so each would watch the whole
+            # process's memory (the harness's inputs and references included) against its share of RAM and
+            # pause at 80% of it, leaving prepare_op waiting on its own workers for ever (seen: benchmarks at
+            # 100x1e6 in a 12 GB test process). What fits in memory is the harness's rule (Backend.fits).
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, memory_limit=0,
                                         dashboard_address=None, scheduler_kwargs={"dashboard_address": LOOPBACK},
                                         worker_dashboard_address=LOOPBACK, silence_logs=logging.ERROR)
             self.client: Any = Client(self.cluster, set_as_default=False)
@@ -267,7 +273,11 @@ class DaskBackend(Backend):
                 out[i] = client.persist(da.from_array(a, chunks=chunks, name=False))
         held = tuple(out[i] for i in cut)
         with client.as_current():
-            wait([f for h in held for f in futures_of(h)])
+            try:
+                wait([f for h in held for f in futures_of(h)], timeout=PERSIST_TIMEOUT_S)
+            except TimeoutError:
+                raise RuntimeError(f"{op}: the dask workers did not hold the inputs after {PERSIST_TIMEOUT_S:.0f} s "
+                                   f"(paused for memory, or too slow a network): nothing was timed") from None
         self._held = held
         first = held[0] if held else None
         self._transfers = {"in": time.perf_counter() - t0}
