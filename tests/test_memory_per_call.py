@@ -32,7 +32,12 @@ MODEL = {"n_x": 20, "m": 10**4}
 
 
 def _independent(fn, *args) -> int:
-    """Peak bytes of ``fn(*args)`` beyond what it returns, with tracemalloc driven here, not by vecbench."""
+    """Peak bytes of ``fn(*args)`` beyond what it returns, with tracemalloc driven here, not by vecbench.
+
+    One untraced call first, as vecbench's figure comes after the timed samples: a first call's one-time
+    allocations (a library's lazy set-up) are not what a call costs.
+    """
+    fn(*args)
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
@@ -72,7 +77,8 @@ def test_every_numpy_kernel_matches_an_independent_tracemalloc_measurement(op):
     size = vb.spec(op).sizes["quick"][-1]
     rec = measure(k, size, "float64", FAST)
     core, args, _ = k.bind(*inputs(op, size, "float64"))
-    assert rec.ok and rec.memory["peak_bytes"] == pytest.approx(_independent(core, *args), abs=4096)
+    # 8 kB: Python's own bookkeeping around a call (a few kB either way); the figures are arrays of the size.
+    assert rec.ok and rec.memory["peak_bytes"] == pytest.approx(_independent(core, *args), abs=8192)
 
 
 def test_the_figure_survives_the_worker_pipe_and_a_results_file(tmp_path):
