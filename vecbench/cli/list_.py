@@ -23,9 +23,8 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col)
     for op in vb.ops():
         s = vb.spec(op)
-        names = [b if not vb.backend(b).available else f"{b} (opt-in)" if vb.backend(b).opt_in else b
-                 for b in vb.backends(op)]
-        names = [n if vb.backend(n.split()[0]).available else f"{n} (unavailable)" for n in names]
+        names = [f"{b} (unavailable)" if not vb.backend(b).available else f"{b} (opt-in)" if vb.backend(b).opt_in
+                 else b for b in vb.backends(op)]
         table.add_row(op, s.summary, ", ".join(names), ", ".join(s.label(z) for z in s.sizes["default"]))
     console = new_console()
     console.print(table)
