@@ -141,6 +141,10 @@ class OpSpec:
         ``ship(kernel name) -> bytes`` pickles a callable that registers the op in a
         worker process, or returns None for a kernel that cannot be sent there
         (it is then measured in the parent). None: the worker imports the op.
+    order : int
+        Where a built-in op comes in every listing (ascending): the op modules are
+        discovered, not listed, so the lecture's order is stated here (spaced by
+        ten, so a new op slots in without renumbering). 0 for an op from outside.
     """
 
     name: str
@@ -160,6 +164,7 @@ class OpSpec:
     reference_label: str = "the float64 reference"
     temporary_unit: tuple[str, ...] = ()
     ship: Callable[[str], bytes | None] | None = None
+    order: int = 0
 
     @property
     def size_keys(self) -> tuple[str, ...]:

@@ -7,8 +7,10 @@ implementation of an operation. The CLI, the harness, the tests, the
 pytest-benchmark suite and the reports all iterate over this registry, so a new
 kernel is registered once and is then tested, benchmarked and plotted.
 
-Backends are plug-ins (:mod:`vecbench.backends`): each declares its kernels,
-and the registry loads them, with the ops, on first use, all or nothing.
+The ops are discovered in :mod:`vecbench.operations`, each module declaring
+which function implements its ops in each built-in backend; backends are
+plug-ins (:mod:`vecbench.backends`), and one from outside declares its own
+kernels. The registry loads both on first use, all or nothing.
 Importing :mod:`vecbench` never imports Numba or any other framework.
 """
 
@@ -135,8 +137,11 @@ _LOCK = threading.RLock()
 def register(spec: OpSpec, **impls: Callable[..., Any] | str) -> None:
     """Register an operation, and optionally its kernels: ``backend=function`` or ``backend="module:attr"``.
 
-    Backends declare their kernels themselves (:attr:`Backend.kernels`); an op
-    added from outside vecbench may bring kernels for existing backends here.
+    A built-in op brings its kernels from its module's ``KERNELS`` (found by
+    :func:`vecbench.operations.discover`); an op added from outside vecbench
+    brings its kernels for existing backends here; a backend from outside
+    declares its own (:attr:`Backend.kernels`). The same kernel given both
+    ways is a ``ValueError``.
     A string target is imported lazily, so optional packages load only when a
     kernel is first used.
     """
@@ -150,6 +155,8 @@ def register(spec: OpSpec, **impls: Callable[..., Any] | str) -> None:
         unknown = [b for b in impls if b not in BACKENDS]
         if unknown:
             raise KeyError(f"register {spec.name!r}: unknown backend {unknown[0]!r}; known: {list(BACKENDS)}")
+        for name in impls:
+            _refuse_twice(BACKENDS[name], {spec.name})
         for b in list(BACKENDS.values()):
             target = b.kernels.get(spec.name)
             if target is not None:
@@ -223,13 +230,23 @@ def _add_backend(backend: Backend | type[Backend], source: str) -> Backend:
     if unknown:
         raise KeyError(f"backend {backend.name!r} (from {source}) has kernels for unknown ops {unknown}; "
                        f"known ops: {list(_OPS)}")
+    pending = [p for p in _PENDING if p[1] == backend.name]
+    _refuse_twice(backend, {op for op, _, _ in pending})
     BACKENDS[backend.name] = backend
     for op, target in backend.kernels.items():
         _KERNELS[op, backend.name] = Kernel(_OPS[op], backend, target)
-    for op, name, target in [p for p in _PENDING if p[1] == backend.name]:
+    for op, name, target in pending:
         _KERNELS[op, name] = Kernel(_OPS[op], backend, target)
         _PENDING.remove((op, name, target))
     return backend
+
+
+def _refuse_twice(backend: Backend, ops_: set[str]) -> None:
+    """A kernel given by an op (its module's ``KERNELS``, ``register``) and by the backend's own table: an error."""
+    both = sorted(ops_ & set(backend.kernels))
+    if both:
+        raise ValueError(f"backend {backend.name!r}: the kernel of {both} is given twice, by the op and by the "
+                         f"backend's own kernels table; keep one")
 
 
 def _instantiate(target: str) -> Backend | type[Backend]:
@@ -263,8 +280,9 @@ def _load() -> None:
         try:
             try:
                 operations = importlib.import_module("vecbench.operations")
-                for op_spec in operations.SPECS:
-                    register(op_spec)
+                specs, declared = operations.discover()
+                for op_spec in specs:
+                    register(op_spec, **declared.get(op_spec.name, {}))
             except Exception as exc:
                 raise ImportError(f"vecbench: an operation module failed to import: {type(exc).__name__}: {exc}"
                                   ) from exc

@@ -8,9 +8,10 @@ object; they never name one. A backend declares
   ``"compiled"`` contender) and a plot ``style``;
 - whether it can run here: ``requires`` (importable packages) and the
   ``install_hint`` shown when one is missing;
-- its kernels: ``kernels`` maps an op name to a callable or to a lazily
-  imported ``"module:attr"`` string (ops may also register kernels for a
-  backend from their side, see :func:`vecbench.registry.register`);
+- its kernels, for a backend from outside vecbench: ``kernels`` maps an op
+  name to a callable or to a lazily imported ``"module:attr"`` string (the
+  built-in backends' kernels are declared beside each op, in its module's
+  ``KERNELS``; see :mod:`vecbench.operations`);
 - the untimed steps around a call: :meth:`prepare` (e.g. arrays to lists)
   and :meth:`finalize` (back to NumPy);
 - :meth:`sync`, the timed wait until a result is ready (asynchronous
@@ -75,7 +76,9 @@ class Backend:
     style : mapping
         Matplotlib ``color`` and ``marker`` for this backend's series.
     kernels : mapping
-        ``{op name: callable or "module:attr"}``.
+        ``{op name: callable or "module:attr"}`` for a backend from outside;
+        empty for the built-ins, whose ops declare them. An op given both
+        ways is an error.
     s_per_flop : float or None
         A pessimistic seconds-per-flop guess for backends slow enough to need
         one before anything is measured (the time budget uses it); None otherwise.

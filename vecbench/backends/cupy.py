@@ -21,10 +21,6 @@ from ._device import DeviceBackend
 
 __all__ = ["CupyBackend"]
 
-_MODULE = "vecbench.operations.xp_kernels"
-OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-       "train_epoch", "mlp_step")
-
 
 def _cupy() -> Any:
     import cupy
@@ -39,7 +35,6 @@ class CupyBackend(DeviceBackend):
     install = "vecbench[cupy]"
     install_what = "cupy (a CUDA build: cupy-cuda12x or cupy-cuda13x)"
     style: ClassVar[dict[str, str]] = {"color": "#17becf", "marker": "h"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in OPS}
     probe_body = """\
     import cupy
     count = cupy.cuda.runtime.getDeviceCount()

@@ -56,9 +56,6 @@ from .base import Backend
 
 __all__ = ["DaskBackend"]
 
-_MODULE = "vecbench.operations.dask_kernels"
-_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-        "train_epoch")
 
 # Which argument of each op is cut, and along which axis: the examples (columns of X, entries of y)
 # where there are examples; rows or columns that are independent of each other otherwise (col_percent's
@@ -164,7 +161,6 @@ class DaskBackend(Backend):
     install = "'vecbench[dask]'"
     role = "other"
     style: ClassVar[dict[str, str]] = {"color": "#17becf", "marker": "P"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
     options: ClassVar[dict[str, str]] = {
         "scheduler": "address of a running dask scheduler, tcp://HOST:PORT (default: an embedded LocalCluster)",
         "chunks": "examples per chunk of the dask backend's arrays (default: auto, ~2 chunks per worker)",

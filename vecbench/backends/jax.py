@@ -52,10 +52,6 @@ from .base import Backend
 
 __all__ = ["JaxAutodiffBackend", "JaxBackend"]
 
-_MODULE = "vecbench.operations.jax_kernels"
-_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-        "train_epoch", "mlp_step")
-
 
 def _has_subnormal(a: Any) -> bool:
     """Whether float array ``a`` holds a subnormal number (XLA on CPU flushes those to zero)."""
@@ -113,7 +109,6 @@ class JaxBackend(Backend):
     role = "compiled"
     jit = True
     style: ClassVar[dict[str, str]] = {"color": "#9467bd", "marker": "D"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
 
     @property
     def install_hint(self) -> str:
@@ -215,9 +210,3 @@ class JaxAutodiffBackend(JaxBackend):
     gradients = "autodiff"
     description = "JAX jax.jit + jax.grad of the cost alone (autodiff instead of the hand-derived dz = a - y)"
     style: ClassVar[dict[str, str]] = {"color": "#c5b0d5", "marker": "d"}
-    kernels: ClassVar[dict[str, Any]] = {
-        "logreg_cost": f"{_MODULE}:logreg_cost",
-        "logreg_grad": f"{_MODULE}:logreg_grad_autodiff",
-        "logreg_step": f"{_MODULE}:logreg_step_autodiff",
-        "train_epoch": f"{_MODULE}:train_epoch_autodiff",
-    }

@@ -40,7 +40,6 @@ class JaxGpuBackend(DeviceBackend, JaxBackend):
     install_what = "jax with its CUDA plugin (jax[cuda12] or jax[cuda13])"
     role = "other"
     style: ClassVar[dict[str, str]] = {"color": "#bcbd22", "marker": "p"}
-    kernels: ClassVar[dict[str, Any]] = dict(JaxBackend.kernels)
     probe_body = """\
     import jax
     try:

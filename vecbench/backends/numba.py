@@ -24,21 +24,6 @@ _OPS = "vecbench.operations"
 _SHARED = (f"{_OPS}._jit", f"{_OPS}._vmath", f"{_OPS}._memory")
 
 
-def _kernels(suffix: str) -> dict[str, str]:
-    return {
-        "dot": f"{_OPS}.dot_numba:dot{suffix}",
-        "matvec": f"{_OPS}.matvec_numba:matvec{suffix}",
-        "col_percent": f"{_OPS}.broadcast_numba:col_percent{suffix}",
-        "standardize": f"{_OPS}.broadcast_numba:standardize{suffix}",
-        "sigmoid": f"{_OPS}.logreg_numba:sigmoid{suffix}",
-        "logreg_cost": f"{_OPS}.logreg_numba:cost{suffix}",
-        "logreg_grad": f"{_OPS}.logreg_numba:grad{suffix}",
-        "logreg_step": f"{_OPS}.logreg_numba:step{suffix}",
-        "train_epoch": f"{_OPS}.train_numba:train_epoch{suffix}",
-        "mlp_step": f"{_OPS}.mlp_numba:mlp_step{suffix}",
-    }
-
-
 class NumbaBackend(Backend):
     name = "numba"
     description = "Numba @njit(cache=True), one thread"
@@ -47,7 +32,6 @@ class NumbaBackend(Backend):
     role = "compiled"
     jit = True
     style: ClassVar[dict[str, str]] = {"color": "#ff7f0e", "marker": "^"}
-    kernels: ClassVar[dict[str, Any]] = _kernels("")
     # Whether kernels allocate inside prange bodies, in Numba's worker threads: tracemalloc takes
     # the GIL for every traced allocation, from whichever thread makes it, so there only the
     # runtime's own counts are read (no bytes), never a risk of a stalled parallel region.

@@ -27,10 +27,6 @@ from ._device import DeviceBackend
 
 __all__ = ["NumbaCudaBackend"]
 
-_MODULE = "vecbench.operations.numba_cuda_kernels"
-OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-       "train_epoch", "mlp_step")
-
 
 class NumbaCudaBackend(DeviceBackend):
     name = "numba_cuda"
@@ -40,7 +36,6 @@ class NumbaCudaBackend(DeviceBackend):
     install_what = "numba-cuda"
     role = "other"
     style: ClassVar[dict[str, str]] = {"color": "#7f7f7f", "marker": "v"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in OPS}
     probe_body = """\
     import numpy as np
     from numba import cuda

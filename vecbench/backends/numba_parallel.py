@@ -7,9 +7,9 @@ results do not depend on the thread count.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from .numba import NumbaBackend, _kernels
+from .numba import NumbaBackend
 
 __all__ = ["NumbaParallelBackend"]
 
@@ -18,5 +18,4 @@ class NumbaParallelBackend(NumbaBackend):
     name = "numba_parallel"
     description = "Numba @njit(parallel=True) with prange, race-free per-chunk partial sums"
     style: ClassVar[dict[str, str]] = {"color": "#d62728", "marker": "v"}
-    kernels: ClassVar[dict[str, Any]] = _kernels("_parallel")
     threads_allocate: ClassVar[bool] = True

@@ -16,8 +16,6 @@ from .base import Backend
 
 __all__ = ["NumpyBackend", "numpy_blas"]
 
-_OPS = "vecbench.operations"
-
 
 def numpy_blas() -> list[dict[str, Any]]:
     """threadpoolctl's entries for the BLAS that NumPy itself links (all BLAS if none matches)."""
@@ -37,18 +35,6 @@ class NumpyBackend(Backend):
     description = "vectorized NumPy, no Python loop over elements"
     role = "vectorized"
     style: ClassVar[dict[str, str]] = {"color": "#1f77b4", "marker": "o"}
-    kernels: ClassVar[dict[str, Any]] = {
-        "dot": f"{_OPS}.dot:dot_numpy",
-        "matvec": f"{_OPS}.matvec:matvec_numpy",
-        "col_percent": f"{_OPS}.broadcast:col_percent_numpy",
-        "standardize": f"{_OPS}.broadcast:standardize_numpy",
-        "sigmoid": f"{_OPS}.logreg:sigmoid_numpy",
-        "logreg_cost": f"{_OPS}.logreg:cost_numpy",
-        "logreg_grad": f"{_OPS}.logreg:grad_numpy",
-        "logreg_step": f"{_OPS}.logreg:step_numpy",
-        "train_epoch": f"{_OPS}.train:train_epoch_numpy",
-        "mlp_step": f"{_OPS}.mlp:mlp_step_numpy",
-    }
 
     @contextlib.contextmanager
     def thread_limit(self, threads: int) -> Iterator[None]:

@@ -15,8 +15,6 @@ from .base import Backend
 
 __all__ = ["PythonBackend"]
 
-_OPS = "vecbench.operations"
-
 
 class PythonBackend(Backend):
     name = "python"
@@ -26,18 +24,6 @@ class PythonBackend(Backend):
     # static estimate (before anything is measured) takes the slow end.
     s_per_flop = 60e-9
     style: ClassVar[dict[str, str]] = {"color": "#7f7f7f", "marker": "s"}
-    kernels: ClassVar[dict[str, Any]] = {
-        "dot": f"{_OPS}.dot:dot_python",
-        "matvec": f"{_OPS}.matvec:matvec_python",
-        "col_percent": f"{_OPS}.broadcast:col_percent_python",
-        "standardize": f"{_OPS}.broadcast:standardize_python",
-        "sigmoid": f"{_OPS}.logreg:sigmoid_python",
-        "logreg_cost": f"{_OPS}.logreg:cost_python",
-        "logreg_grad": f"{_OPS}.logreg:grad_python",
-        "logreg_step": f"{_OPS}.logreg:step_python",
-        "train_epoch": f"{_OPS}.train:train_epoch_python",
-        "mlp_step": f"{_OPS}.mlp:mlp_step_python",
-    }
 
     def prepare(self, args: tuple[Any, ...], has_out: bool) -> tuple[Any, ...]:
         args = args[:-1] if has_out else args

@@ -24,10 +24,6 @@ from .base import Backend
 
 __all__ = ["TorchAutodiffBackend", "TorchBackend", "to_torch"]
 
-_MODULE = "vecbench.operations.torch_kernels"
-_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-        "train_epoch", "mlp_step")
-
 
 def to_torch(a: Any) -> Any:
     """A tensor sharing ``a``'s memory where PyTorch can (arrays), ``a`` itself otherwise."""
@@ -55,7 +51,6 @@ class TorchBackend(Backend):
     install = "vecbench[torch]"
     role = "other"
     style: ClassVar[dict[str, str]] = {"color": "#e377c2", "marker": "P"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
 
     @property
     def install_hint(self) -> str:
@@ -131,9 +126,3 @@ class TorchAutodiffBackend(TorchBackend):
     gradients = "autodiff"
     description = "eager PyTorch autograd: loss.backward() on the cost alone (graph recorded at every call)"
     style: ClassVar[dict[str, str]] = {"color": "#f7b6d2", "marker": "X"}
-    kernels: ClassVar[dict[str, Any]] = {
-        "logreg_cost": f"{_MODULE}:logreg_cost",
-        "logreg_grad": f"{_MODULE}:logreg_grad_autodiff",
-        "logreg_step": f"{_MODULE}:logreg_step_autodiff",
-        "train_epoch": f"{_MODULE}:train_epoch_autodiff",
-    }

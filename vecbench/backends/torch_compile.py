@@ -40,10 +40,6 @@ from .torch import TorchBackend
 
 __all__ = ["TorchCompileBackend"]
 
-_MODULE = "vecbench.operations.torch_compile_kernels"
-_OPS = ("dot", "matvec", "col_percent", "standardize", "sigmoid", "logreg_cost", "logreg_grad", "logreg_step",
-        "train_epoch", "mlp_step")
-
 
 def _cxx() -> str | None:
     """The C++ compiler Inductor would use on the CPU (``$CXX``, else ``g++``/``c++``/``clang++``), if any."""
@@ -73,7 +69,6 @@ class TorchCompileBackend(TorchBackend):
     # it than measuring everything else, so it runs when named (--backends torch_compile).
     opt_in = True
     style: ClassVar[dict[str, str]] = {"color": "#ad494a", "marker": "X"}
-    kernels: ClassVar[dict[str, Any]] = {op: f"{_MODULE}:{op}" for op in _OPS}
 
     @property
     def available(self) -> bool:

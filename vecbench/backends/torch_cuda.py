@@ -31,7 +31,6 @@ class TorchCudaBackend(DeviceBackend, TorchBackend):
     install_what = "a CUDA build of torch"
     role = "other"
     style: ClassVar[dict[str, str]] = {"color": "#8c564b", "marker": "*"}
-    kernels: ClassVar[dict[str, Any]] = dict(TorchBackend.kernels)
     torch_device = "cuda:0"
     probe_body = """\
     import torch

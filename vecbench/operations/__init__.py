@@ -1,19 +1,57 @@
-"""The operations, one module each; :data:`SPECS` lists their specs, which the registry registers.
+"""The operations, one module each, found here by :func:`discover` (no hand list).
 
-Each ``<op>.py`` holds the operation's spec (validation, inputs, reference,
-byte/flop counts) and its ``python`` and ``numpy`` kernels, the loop and the
-vectorized line side by side; ``<op>_numba.py`` holds the Numba kernels,
-imported only when first used. Which backend runs which function is declared
-by the backends (:mod:`vecbench.backends`), not here.
+Each op module ``<op>.py`` holds the operation's spec (validation, inputs,
+reference, byte/flop counts, its place in listings), its ``python`` and
+``numpy`` kernels, the loop and the vectorized line side by side, and
+``KERNELS``: which function implements each of its ops in each built-in
+backend, as ``"module:attr"`` strings imported on first use. The compiled and
+framework kernels live in companions that only those strings name, so
+discovery never imports them: ``<op>_numba.py`` (serial and parallel Numba),
+``*_kernels.py`` (every op per framework) and private ``_*.py`` helpers.
 """
 
-# Registration order is the order ops are listed in (the lecture's order).
-from . import dot  # noqa: F401, I001
-from . import matvec  # noqa: F401
-from . import broadcast  # noqa: F401
-from . import logreg  # noqa: F401
-from . import train  # noqa: F401
-from . import mlp  # noqa: F401
+from __future__ import annotations
 
-# Every op's spec, in listing order: what the registry registers on first use.
-SPECS = (*dot.SPECS, *matvec.SPECS, *broadcast.SPECS, *logreg.SPECS, *train.SPECS, *mlp.SPECS)
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from types import ModuleType
+
+from ..opspec import OpSpec
+
+__all__ = ["COMPANION_SUFFIXES", "discover"]
+
+# Module names that are never op modules: importing them may import a framework (Numba, JAX...).
+COMPANION_SUFFIXES = ("_numba", "_kernels")
+
+
+def _op_modules(package: ModuleType) -> list[ModuleType]:
+    """The op modules of ``package``: every public module but the companions, imported."""
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                   if not m.name.startswith("_") and not m.name.endswith(COMPANION_SUFFIXES))
+    modules = [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+    return [m for m in modules if hasattr(m, "SPECS")]  # a public helper (dask_stream) declares no op
+
+
+def discover(package: ModuleType | None = None) -> tuple[list[OpSpec], dict[str, Mapping[str, str]]]:
+    """Every op spec of ``package`` (default this one) in listing order, and its declared kernels.
+
+    Returns ``(specs, kernels)``: the specs sorted by :attr:`OpSpec.order` (then
+    name), and ``{op: {backend name: "module:attr"}}`` merged from the modules'
+    ``KERNELS``. An op declared twice, or kernels for an op its module does not
+    define, raise ``ValueError`` naming the module.
+    """
+    specs: dict[str, OpSpec] = {}
+    kernels: dict[str, Mapping[str, str]] = {}
+    for module in _op_modules(package or importlib.import_module(__name__)):
+        for spec in module.SPECS:
+            if spec.name in specs:
+                raise ValueError(f"op {spec.name!r} is defined twice (again in {module.__name__})")
+            specs[spec.name] = spec
+        declared = getattr(module, "KERNELS", {})
+        stray = sorted(set(declared) - {s.name for s in module.SPECS})
+        if stray:
+            raise ValueError(f"{module.__name__}.KERNELS names ops it does not define: {stray}; "
+                             f"its ops: {[s.name for s in module.SPECS]}")
+        kernels.update(declared)
+    return sorted(specs.values(), key=lambda s: (s.order, s.name)), kernels

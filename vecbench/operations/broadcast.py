@@ -297,6 +297,7 @@ def _features(n_x: int, m: int) -> dict[str, int]:
 
 COL_PERCENT = OpSpec(
     name="col_percent",
+    order=30,
     summary="P = 100 * A / A.sum(axis=0)  (column percentages, broadcast (1,n) over (m,n))",
     validate=validate_col_percent,
     reference=col_percent_reference,
@@ -314,6 +315,7 @@ COL_PERCENT = OpSpec(
 
 STANDARDIZE = OpSpec(
     name="standardize",
+    order=31,
     summary="X_ij <- (X_ij - mean_j X_ij) / std_j X_ij  (per feature row, broadcast (n_x,1))",
     validate=validate_standardize,
     reference=standardize_reference,
@@ -332,5 +334,38 @@ STANDARDIZE = OpSpec(
     size_of=lambda m: _features(30, m),
 )
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (COL_PERCENT, STANDARDIZE,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "col_percent": {
+        "python": "vecbench.operations.broadcast:col_percent_python",
+        "numpy": "vecbench.operations.broadcast:col_percent_numpy",
+        "numba": "vecbench.operations.broadcast_numba:col_percent",
+        "numba_parallel": "vecbench.operations.broadcast_numba:col_percent_parallel",
+        "jax": "vecbench.operations.jax_kernels:col_percent",
+        "torch": "vecbench.operations.torch_kernels:col_percent",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:col_percent",
+        "dask": "vecbench.operations.dask_kernels:col_percent",
+        "cupy": "vecbench.operations.xp_kernels:col_percent",
+        "torch_cuda": "vecbench.operations.torch_kernels:col_percent",
+        "jax_gpu": "vecbench.operations.jax_kernels:col_percent",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:col_percent",
+    },
+    "standardize": {
+        "python": "vecbench.operations.broadcast:standardize_python",
+        "numpy": "vecbench.operations.broadcast:standardize_numpy",
+        "numba": "vecbench.operations.broadcast_numba:standardize",
+        "numba_parallel": "vecbench.operations.broadcast_numba:standardize_parallel",
+        "jax": "vecbench.operations.jax_kernels:standardize",
+        "torch": "vecbench.operations.torch_kernels:standardize",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:standardize",
+        "dask": "vecbench.operations.dask_kernels:standardize",
+        "cupy": "vecbench.operations.xp_kernels:standardize",
+        "torch_cuda": "vecbench.operations.torch_kernels:standardize",
+        "jax_gpu": "vecbench.operations.jax_kernels:standardize",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:standardize",
+    },
+}

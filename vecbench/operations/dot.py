@@ -150,6 +150,7 @@ def dot_numpy(a: np.ndarray, b: np.ndarray) -> float:
 
 SPEC = OpSpec(
     name="dot",
+    order=10,
     summary="c = sum_i a_i b_i",
     validate=validate,
     reference=reference,
@@ -163,5 +164,24 @@ SPEC = OpSpec(
     flops=lambda s: 2 * s["n"],
 )
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (SPEC,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "dot": {
+        "python": "vecbench.operations.dot:dot_python",
+        "numpy": "vecbench.operations.dot:dot_numpy",
+        "numba": "vecbench.operations.dot_numba:dot",
+        "numba_parallel": "vecbench.operations.dot_numba:dot_parallel",
+        "jax": "vecbench.operations.jax_kernels:dot",
+        "torch": "vecbench.operations.torch_kernels:dot",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:dot",
+        "dask": "vecbench.operations.dask_kernels:dot",
+        "cupy": "vecbench.operations.xp_kernels:dot",
+        "torch_cuda": "vecbench.operations.torch_kernels:dot",
+        "jax_gpu": "vecbench.operations.jax_kernels:dot",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:dot",
+    },
+}

@@ -405,6 +405,7 @@ def _model_bytes(s, item):
 
 SIGMOID = OpSpec(
     name="sigmoid",
+    order=40,
     summary="a = 1 / (1 + exp(-z)), elementwise, overflow-free",
     validate=validate_sigmoid,
     reference=sigmoid_reference,
@@ -418,19 +419,88 @@ SIGMOID = OpSpec(
     flops=lambda s: 4 * s["n"],
     has_out=True,
 )
-def _model_op(name: str, summary: str, validate: Any, reference: Any, flops: Any, make: Any = make_model) -> OpSpec:
+def _model_op(name: str, summary: str, validate: Any, reference: Any, flops: Any, order: int,
+              make: Any = make_model) -> OpSpec:
     """The logistic-regression ops share inputs, sizes and byte counts."""
     return OpSpec(name=name, summary=summary, validate=validate, reference=reference, make_inputs=make,
                   sizes=_MODEL_SIZES, size_of=lambda m: _model(100, m), nbytes=_model_bytes, flops=flops,
-                  temporary_unit=("m",))  # z, a, dz: one value per example
+                  temporary_unit=("m",), order=order)  # z, a, dz: one value per example
 
 
 COST = _model_op("logreg_cost", "J = mean(softplus(z) - y z), z = w^T X + b", validate_cost, cost_reference,
-                 flops=lambda s: (2 * s["n_x"] + 6) * s["m"])
+                 flops=lambda s: (2 * s["n_x"] + 6) * s["m"], order=41)
 GRAD = _model_op("logreg_grad", "dz = sigmoid(w^T X + b) - y; dw = X dz / m; db = mean(dz)", validate_grad,
-                 grad_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"])
+                 grad_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"], order=42)
 STEP = _model_op("logreg_step", "w -= lr dw; b -= lr db (one batch gradient-descent step)", validate_step,
-                 step_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"], make=make_step)
+                 step_reference, flops=lambda s: (4 * s["n_x"] + 10) * s["m"] + 2 * s["n_x"], order=43,
+                 make=make_step)
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (SIGMOID, COST, GRAD, STEP,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "sigmoid": {
+        "python": "vecbench.operations.logreg:sigmoid_python",
+        "numpy": "vecbench.operations.logreg:sigmoid_numpy",
+        "numba": "vecbench.operations.logreg_numba:sigmoid",
+        "numba_parallel": "vecbench.operations.logreg_numba:sigmoid_parallel",
+        "jax": "vecbench.operations.jax_kernels:sigmoid",
+        "torch": "vecbench.operations.torch_kernels:sigmoid",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:sigmoid",
+        "dask": "vecbench.operations.dask_kernels:sigmoid",
+        "cupy": "vecbench.operations.xp_kernels:sigmoid",
+        "torch_cuda": "vecbench.operations.torch_kernels:sigmoid",
+        "jax_gpu": "vecbench.operations.jax_kernels:sigmoid",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:sigmoid",
+    },
+    "logreg_cost": {
+        "python": "vecbench.operations.logreg:cost_python",
+        "numpy": "vecbench.operations.logreg:cost_numpy",
+        "numba": "vecbench.operations.logreg_numba:cost",
+        "numba_parallel": "vecbench.operations.logreg_numba:cost_parallel",
+        "jax": "vecbench.operations.jax_kernels:logreg_cost",
+        "torch": "vecbench.operations.torch_kernels:logreg_cost",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:logreg_cost",
+        "jax_autodiff": "vecbench.operations.jax_kernels:logreg_cost",
+        "torch_autodiff": "vecbench.operations.torch_kernels:logreg_cost",
+        "dask": "vecbench.operations.dask_kernels:logreg_cost",
+        "cupy": "vecbench.operations.xp_kernels:logreg_cost",
+        "torch_cuda": "vecbench.operations.torch_kernels:logreg_cost",
+        "jax_gpu": "vecbench.operations.jax_kernels:logreg_cost",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:logreg_cost",
+    },
+    "logreg_grad": {
+        "python": "vecbench.operations.logreg:grad_python",
+        "numpy": "vecbench.operations.logreg:grad_numpy",
+        "numba": "vecbench.operations.logreg_numba:grad",
+        "numba_parallel": "vecbench.operations.logreg_numba:grad_parallel",
+        "jax": "vecbench.operations.jax_kernels:logreg_grad",
+        "torch": "vecbench.operations.torch_kernels:logreg_grad",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:logreg_grad",
+        "jax_autodiff": "vecbench.operations.jax_kernels:logreg_grad_autodiff",
+        "torch_autodiff": "vecbench.operations.torch_kernels:logreg_grad_autodiff",
+        "dask": "vecbench.operations.dask_kernels:logreg_grad",
+        "cupy": "vecbench.operations.xp_kernels:logreg_grad",
+        "torch_cuda": "vecbench.operations.torch_kernels:logreg_grad",
+        "jax_gpu": "vecbench.operations.jax_kernels:logreg_grad",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:logreg_grad",
+    },
+    "logreg_step": {
+        "python": "vecbench.operations.logreg:step_python",
+        "numpy": "vecbench.operations.logreg:step_numpy",
+        "numba": "vecbench.operations.logreg_numba:step",
+        "numba_parallel": "vecbench.operations.logreg_numba:step_parallel",
+        "jax": "vecbench.operations.jax_kernels:logreg_step",
+        "torch": "vecbench.operations.torch_kernels:logreg_step",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:logreg_step",
+        "jax_autodiff": "vecbench.operations.jax_kernels:logreg_step_autodiff",
+        "torch_autodiff": "vecbench.operations.torch_kernels:logreg_step_autodiff",
+        "dask": "vecbench.operations.dask_kernels:logreg_step",
+        "cupy": "vecbench.operations.xp_kernels:logreg_step",
+        "torch_cuda": "vecbench.operations.torch_kernels:logreg_step",
+        "jax_gpu": "vecbench.operations.jax_kernels:logreg_step",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:logreg_step",
+    },
+}

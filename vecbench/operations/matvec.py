@@ -95,6 +95,7 @@ def _sq(n: int) -> dict[str, int]:
 
 SPEC = OpSpec(
     name="matvec",
+    order=20,
     summary="u = A v, u_i = sum_j A_ij v_j",
     validate=validate,
     reference=reference,
@@ -110,5 +111,24 @@ SPEC = OpSpec(
     size_of=_sq,
 )
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (SPEC,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "matvec": {
+        "python": "vecbench.operations.matvec:matvec_python",
+        "numpy": "vecbench.operations.matvec:matvec_numpy",
+        "numba": "vecbench.operations.matvec_numba:matvec",
+        "numba_parallel": "vecbench.operations.matvec_numba:matvec_parallel",
+        "jax": "vecbench.operations.jax_kernels:matvec",
+        "torch": "vecbench.operations.torch_kernels:matvec",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:matvec",
+        "dask": "vecbench.operations.dask_kernels:matvec",
+        "cupy": "vecbench.operations.xp_kernels:matvec",
+        "torch_cuda": "vecbench.operations.torch_kernels:matvec",
+        "jax_gpu": "vecbench.operations.jax_kernels:matvec",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:matvec",
+    },
+}

@@ -234,6 +234,7 @@ def _flops(s) -> int:
 
 SPEC = OpSpec(
     name="mlp_step",
+    order=60,
     summary="h = relu(x W1); loss = sum((h W2 - y)^2); W -= lr dloss/dW  (the slides' two-layer net)",
     validate=validate,
     reference=reference,
@@ -253,5 +254,23 @@ SPEC = OpSpec(
     temporary_unit=("N", "D_in"),  # the input batch x, the op's main array
 )
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (SPEC,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "mlp_step": {
+        "python": "vecbench.operations.mlp:mlp_step_python",
+        "numpy": "vecbench.operations.mlp:mlp_step_numpy",
+        "numba": "vecbench.operations.mlp_numba:mlp_step",
+        "numba_parallel": "vecbench.operations.mlp_numba:mlp_step_parallel",
+        "jax": "vecbench.operations.jax_kernels:mlp_step",
+        "torch": "vecbench.operations.torch_kernels:mlp_step",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:mlp_step",
+        "cupy": "vecbench.operations.xp_kernels:mlp_step",
+        "torch_cuda": "vecbench.operations.torch_kernels:mlp_step",
+        "jax_gpu": "vecbench.operations.jax_kernels:mlp_step",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:mlp_step",
+    },
+}

@@ -217,6 +217,7 @@ BATCH_AXIS = Axis(
 
 SPEC = OpSpec(
     name="train_epoch",
+    order=50,
     summary="one epoch of mini-batch GD: per batch, w -= lr X_B dz / |B|, b -= lr mean(dz)",
     validate=validate,
     reference=reference,
@@ -234,5 +235,26 @@ SPEC = OpSpec(
     axes=(BATCH_AXIS,),
 )
 
-# Collected by vecbench.operations.SPECS; the registry registers them (this module never imports it).
+# Found by vecbench.operations.discover(); the registry registers them (this module never imports it).
 SPECS = (SPEC,)
+
+# Which function runs each op in each built-in backend ("module:attr", imported on first use,
+# so listing the ops imports no framework). A backend without an entry does not have the op.
+KERNELS = {
+    "train_epoch": {
+        "python": "vecbench.operations.train:train_epoch_python",
+        "numpy": "vecbench.operations.train:train_epoch_numpy",
+        "numba": "vecbench.operations.train_numba:train_epoch",
+        "numba_parallel": "vecbench.operations.train_numba:train_epoch_parallel",
+        "jax": "vecbench.operations.jax_kernels:train_epoch",
+        "torch": "vecbench.operations.torch_kernels:train_epoch",
+        "torch_compile": "vecbench.operations.torch_compile_kernels:train_epoch",
+        "jax_autodiff": "vecbench.operations.jax_kernels:train_epoch_autodiff",
+        "torch_autodiff": "vecbench.operations.torch_kernels:train_epoch_autodiff",
+        "dask": "vecbench.operations.dask_kernels:train_epoch",
+        "cupy": "vecbench.operations.xp_kernels:train_epoch",
+        "torch_cuda": "vecbench.operations.torch_kernels:train_epoch",
+        "jax_gpu": "vecbench.operations.jax_kernels:train_epoch",
+        "numba_cuda": "vecbench.operations.numba_cuda_kernels:train_epoch",
+    },
+}
