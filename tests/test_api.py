@@ -35,12 +35,12 @@ def test_every_op_has_every_builtin_backend():
     full = [b for b in builtin if b not in autodiff and b not in partial]
     assert len(full) >= 6 and len(autodiff) >= 2
     for b, ops in partial.items():
-        assert set(vb.backend(b).kernels) == ops
+        assert {op for op in vb.ops() if b in vb.backends(op)} == ops
     for op in vb.ops():
         assert [b for b in vb.backends(op) if b in full] == full
     for b in autodiff:
         assert vb.backends().index(b) > vb.backends().index(b.removesuffix("_autodiff"))
-        assert set(vb.backend(b).kernels) == {"logreg_cost", "logreg_grad", "logreg_step", "train_epoch"}
+        assert {op for op in vb.ops() if b in vb.backends(op)} == {"logreg_cost", "logreg_grad", "logreg_step", "train_epoch"}
 
 
 def test_kernel_is_documented_callable():

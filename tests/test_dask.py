@@ -321,7 +321,7 @@ _LIMITED = r'''
 import json, resource, sys
 import numpy as np
 import vecbench as vb
-from vecbench.operations import dask_stream as ds
+from vecbench.operations import dask_stream_kernels as ds
 
 w, b, X_path, y_path = np.array(json.loads(sys.argv[1])), float(sys.argv[2]), sys.argv[3], sys.argv[4]
 headroom, chunk = int(sys.argv[5]), int(sys.argv[6])
@@ -344,7 +344,7 @@ print(json.dumps({"whole": whole, "got": [list(map(float, dw)), db, J], "ref": [
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
 def test_gradient_of_an_X_three_times_larger_than_the_memory_limit(tmp_path):
-    from vecbench.operations import dask_stream as ds
+    from vecbench.operations import dask_stream_kernels as ds
 
     headroom = 96 << 20
     n_x = 64

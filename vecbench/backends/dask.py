@@ -57,21 +57,6 @@ from .base import Backend
 __all__ = ["DaskBackend"]
 
 
-# Which argument of each op is cut, and along which axis: the examples (columns of X, entries of y)
-# where there are examples; rows or columns that are independent of each other otherwise (col_percent's
-# columns, standardize's feature rows: each op's own NumPy function then runs unchanged on a chunk).
-LAYOUT: Mapping[str, Mapping[int, int]] = {
-    "dot": {0: 0, 1: 0},
-    "matvec": {0: 0},
-    "col_percent": {0: 1},
-    "standardize": {0: 0},
-    "sigmoid": {0: 0},
-    "logreg_cost": {2: 1, 3: 0},
-    "logreg_grad": {2: 1, 3: 0},
-    "logreg_step": {2: 1, 3: 0},
-    "train_epoch": {2: 1, 3: 0},
-}
-
 CHUNK_MIN_BYTES = 1 << 20
 CHUNK_MAX_BYTES = 128 << 20  # dask.array's own default chunk size
 CHUNKS_PER_WORKER = 2
@@ -210,7 +195,7 @@ class DaskBackend(Backend):
             raise ValueError(f"dask scheduler {address} is unreachable: {exc.strerror or exc}") from None
 
     def skip_reason(self, op: str, size: Mapping[str, int]) -> str:
-        if op == "train_epoch" and "batch" in size:
+        if "batch" in size:  # a mini-batch op (train_epoch): a chain of sequential steps
             steps = math.ceil(size["m"] / max(1, size["batch"]))
             if steps > MAX_EPOCH_STEPS:
                 return (f"an epoch of {steps} sequential steps: on dask each is at least one scheduler round "
@@ -257,6 +242,8 @@ class DaskBackend(Backend):
         args = args[:-1] if has_out else args
         self._held = ()
         client = self.client()
+        from ..operations.dask_kernels import LAYOUT  # per op, beside the op's dask kernels
+
         cut = LAYOUT.get(op, {})
         chunk = self._chunk_len(args, cut)
         t0 = time.perf_counter()

@@ -7,7 +7,8 @@ reference, byte/flop counts, its place in listings), its ``python`` and
 backend, as ``"module:attr"`` strings imported on first use. The compiled and
 framework kernels live in companions that only those strings name, so
 discovery never imports them: ``<op>_numba.py`` (serial and parallel Numba),
-``*_kernels.py`` (every op per framework) and private ``_*.py`` helpers.
+``*_kernels.py`` (every op per framework, and the dask backend's streamed
+``logreg_grad`` in ``dask_stream_kernels.py``) and private ``_*.py`` helpers.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _op_modules(package: ModuleType) -> list[ModuleType]:
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__)
                    if not m.name.startswith("_") and not m.name.endswith(COMPANION_SUFFIXES))
     modules = [importlib.import_module(f"{package.__name__}.{name}") for name in names]
-    return [m for m in modules if hasattr(m, "SPECS")]  # a public helper (dask_stream) declares no op
+    return [m for m in modules if hasattr(m, "SPECS")]  # a light public helper may declare no op
 
 
 def discover(package: ModuleType | None = None) -> tuple[list[OpSpec], dict[str, Mapping[str, str]]]:

@@ -1,7 +1,7 @@
 """Kernels of the ``dask`` backend: each op's NumPy function on every chunk, partial results combined.
 
 Arguments arrive as dask arrays already persisted on the workers, cut as
-:data:`vecbench.backends.dask.LAYOUT` says (examples for the logistic ops).
+:data:`LAYOUT` says (examples for the logistic ops).
 A reduction is one task per chunk (``X_c dz_c``, ``sum dz_c``, ``sum loss_c``)
 and one task that adds the partials in float64; an elementwise op is one task
 per chunk running the op's NumPy kernel unchanged. So every NaN/inf rule is the
@@ -21,7 +21,7 @@ a scheduler round trip. The backend times epochs of at most
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,22 @@ from .matvec import matvec_numpy
 
 __all__ = ["col_percent", "dot", "logreg_cost", "logreg_grad", "logreg_step", "matvec", "sigmoid", "standardize",
            "tasks_per_call", "train_epoch"]
+
+
+# Which argument of each op is cut, and along which axis: the examples (columns of X, entries of y)
+# where there are examples; rows or columns that are independent of each other otherwise (col_percent's
+# columns, standardize's feature rows: each op's own NumPy function then runs unchanged on a chunk).
+LAYOUT: Mapping[str, Mapping[int, int]] = {
+    "dot": {0: 0, 1: 0},
+    "matvec": {0: 0},
+    "col_percent": {0: 1},
+    "standardize": {0: 0},
+    "sigmoid": {0: 0},
+    "logreg_cost": {2: 1, 3: 0},
+    "logreg_grad": {2: 1, 3: 0},
+    "logreg_step": {2: 1, 3: 0},
+    "train_epoch": {2: 1, 3: 0},
+}
 
 
 def _client() -> Any:
