@@ -378,6 +378,8 @@ def run(
     timeout: float | None = None,
     journal: Journal | None = None,
     worker: Any = None,
+    output: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
     **backend_options: Any,
 ) -> Results:
     """Measure every selected (op, backend) over a size sweep.
@@ -421,6 +423,16 @@ def run(
     worker : vecbench.worker.Worker, optional
         Measure in this worker (left open afterwards, so that successive
         runs reuse its imports and compiles) instead of a new one.
+    output : str or path, optional
+        Write the results to this JSON file, through the run path ``vecbench run``
+        takes (:mod:`vecbench.orchestrate`): checked before any work, each finished
+        record journaled to ``<output>.journal.jsonl``, the file written atomically
+        at the end and the journal then removed (kept when interrupted). Without
+        it (and ``resume``) the results stay in memory only.
+    resume : str or path, optional
+        Continue the interrupted run whose results file (or journal) this is, with
+        the same arguments: what its journal holds is kept, only the rest measured,
+        and the file written as with ``output``.
     **backend_options
         ``<backend>_<option>=value`` for the options a backend declares
         (``Backend.options``), e.g. a cluster's scheduler address; handed to the
@@ -432,6 +444,17 @@ def run(
         ``KeyboardInterrupt`` stops the sweep and returns what was measured,
         with ``interrupted=True``.
     """
+    if output is not None or resume is not None:
+        if journal is not None:
+            raise ValueError("run: give output= (or resume=) or journal=, not both (output= keeps its own journal)")
+        from .orchestrate import measure_into, open_output, save
+
+        out, own = open_output(output, resume, again="vb.run(..., resume='{out}')", names=("run: output", "resume"))
+        results = measure_into(own, lambda j: run(
+            ops, backends, sizes, dtypes, threads, settings, bandwidth, progress, on_record, sizes_by_op, isolate,
+            timeout, j, worker, **backend_options))
+        save(results, out, own)
+        return results
     from .worker import default_timeout
 
     settings = settings or Settings()

@@ -7,8 +7,9 @@ through these three steps, so they keep the same journal and obey the same rules
     results = measure_into(journal, lambda j: vb.run(..., journal=j))
     save(results, out, journal)                            # the journal goes once the file is written
 
-The measuring itself is :func:`vecbench.harness.run` (``vb.run``), which the targets preset and
-the library call directly when they want no file.
+The measuring itself is :func:`vecbench.harness.run` (``vb.run``); given ``output=`` (or
+``resume=``) it takes these same three steps itself, so the library and the targets preset
+keep the same journal and obey the same rules. Without it, the results stay in memory.
 """
 
 from __future__ import annotations
@@ -35,34 +36,36 @@ def default_output() -> Path:
 
 
 def open_output(output: PathLike | None, resume: PathLike | None = None,
-                again: str = "vecbench run --resume {out}") -> tuple[Path, Journal]:
+                again: str = "vecbench run --resume {out}",
+                names: tuple[str, str] = ("--output", "--resume")) -> tuple[Path, Journal]:
     """The results path and its journal, new or (``resume``: that results file or its journal) loaded.
 
     Everything is checked before any work: a path that is not a writable regular file, a folder that
     cannot be made, or a journal left by an interrupted run that a new run would overwrite (``again``,
     with ``{out}`` filled in, is the command the message offers to continue it) raise ``ValueError``
-    naming ``--output``.
+    naming the output option (``names``: the output's and the resume's, as the caller calls them).
     """
+    option = names[0]
     if resume:
         out = Path(os.fspath(resume).removesuffix(JOURNAL_SUFFIX))
         if output and Path(output) != out:
-            raise ValueError(f"--output: with --resume the results go to {out}; got {os.fspath(output)!r}")
+            raise ValueError(f"{option}: with {names[1]} the results go to {out}; got {os.fspath(output)!r}")
         journal = Journal.load(journal_path(out))
     else:
         out = Path(output) if output else default_output()
         journal = Journal(journal_path(out))
         if journal.path.exists():
-            raise ValueError(f"--output: {journal.path} holds the measurements of an interrupted run; continue it "
+            raise ValueError(f"{option}: {journal.path} holds the measurements of an interrupted run; continue it "
                              f"with '{again.format(out=out)}', or delete that file")
     try:
         check_writable(out)
         check_writable(journal.path)
     except ValueError as exc:
-        raise ValueError(f"--output: {exc}") from None
+        raise ValueError(f"{option}: {exc}") from None
     try:  # before any work, so a folder that cannot be made costs nothing
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"--output: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
+        raise ValueError(f"{option}: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
     return out, journal
 
 

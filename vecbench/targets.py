@@ -87,16 +87,32 @@ def _quick_wall(cache: str) -> float:
         return time.perf_counter() - t0
 
 
-def measure(threads: int | None = None, targets: list[Target] = TARGETS) -> Results:
-    """Measure NumPy and each target's backends at the target sizes (one after another)."""
-    # Backends are timed one after the other, not with alternating samples:
+def run_kwargs(threads: int | None = None, targets: list[Target] = TARGETS) -> dict[str, Any]:
+    """The arguments of the one :func:`vecbench.run` that measures ``targets``.
+
+    NumPy and every target's backends, each op at its targets' sizes (``sizes_by_op``), more
+    samples than a sweep's 7 to steady the medians. Stored in a run's journal, they are what
+    ``--resume`` measures the rest with.
+    """
+    sizes: dict[str, list[dict[str, int]]] = {}
+    for t in targets:
+        sizes.setdefault(t.op, []).append(dict(t.size))
+    backends = list(dict.fromkeys([BASELINE, *(b for t in targets for b in t.backends)]))
+    return {"ops": list(sizes), "backends": backends, "sizes_by_op": sizes, "threads": threads,
+            "settings": Settings(repeats=TARGET_REPEATS), "progress": False}
+
+
+def measure(threads: int | None = None, targets: list[Target] = TARGETS, output: str | os.PathLike[str] | None = None,
+            resume: str | os.PathLike[str] | None = None) -> Results:
+    """Measure NumPy and each target's backends at the target sizes: one run, the one run path.
+
+    ``output``/``resume`` as for :func:`vecbench.run` (journal, atomic file, resume); none: in memory.
+    """
+    # Backends are timed one after the other (the run's order), not with alternating samples:
     # alternating calls between OpenBLAS's thread pool (whose workers spin for
     # a while after each call) and Numba's made the parallel kernels up to 40%
-    # slower on 2 cores (tried). More samples than a sweep's 7 steady the medians.
-    return Results.merge(
-        run(ops=[t.op], backends=[BASELINE, *t.backends], sizes=[t.size], threads=threads,
-            settings=Settings(repeats=TARGET_REPEATS), bandwidth=(i == 0), progress=False)
-        for i, t in enumerate(targets))
+    # slower on 2 cores (tried).
+    return run(**run_kwargs(threads, targets), output=output, resume=resume)
 
 
 def quick_walls() -> list[tuple[str, float, float]]:

@@ -55,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "from_", None):
         return _run_own(args)
     if args.preset == "targets":
-        if args.output:
-            from ..results import check_writable
-
-            check_writable(args.output)
-        return _run_targets(args.threads, args.output, new_console())
+        return _run_targets(args.threads, args.output, args.resume, new_console())
     from ..orchestrate import measure_into, open_output
 
     out, journal = open_output(args.output, args.resume)
@@ -231,15 +227,26 @@ def cold_compile(ops: Any, backends: Any) -> dict[str, float]:
     return measure_cold_compile(kernels(ops, backends), say=lambda text: print(text, file=sys.stderr))
 
 
-def _run_targets(threads: int | None, output: str | None, console: Any) -> int:
-    """``vecbench run --preset targets``: measure, print ratio vs target and pass/short; 1 if a kernel failed."""
+def _run_targets(threads: int | None, output: str | None, resume: str | None, console: Any) -> int:
+    """``vecbench run --preset targets``: measure, print ratio vs target and pass/short; 1 if a kernel failed.
+
+    With ``-o``/``--resume``, through the one run path (journal, resume, atomic file), as ``vecbench run``.
+    """
     from rich.table import Table
 
-    from .. import targets
+    from .. import harness, targets
 
-    results = targets.measure(threads)
-    if output:
-        results.save(output)
+    if output or resume:
+        from ..orchestrate import measure_into, open_output
+
+        again = "vecbench run --preset targets --resume {out}"
+        out, journal = open_output(output, resume, again=again)
+        results = measure_into(journal, lambda j: harness.run(**targets.run_kwargs(threads), journal=j))
+        stop = write_results(results, out, journal, console, "vecbench run", again.format(out=out))
+        if stop is not None:
+            return stop
+    else:
+        results = targets.measure(threads)
     rows = targets.evaluate(results)
     bw = results.bandwidth_gbps.get("best", 0.0)
     table = Table(title=f"Performance targets (float64, threads={threads or 'all'}; "
@@ -262,6 +269,6 @@ def _run_targets(threads: int | None, output: str | None, console: Any) -> int:
         table.add_row(f"vecbench {name}", "-", "-", f"{wall:.1f} s wall", "-", f"<= {limit:.0f} s",
                       "", "", "", verdict)
     console.print(table)
-    if output:
-        console.print(f"wrote {output}")
+    if output or resume:
+        console.print(f"wrote {out}")
     return 1 if results.failures else 0
