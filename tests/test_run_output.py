@@ -10,7 +10,8 @@ from vecbench.journal import Journal, journal_path
 from vecbench.measuring import Settings
 from vecbench.results import load
 
-FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=5.0, ci_target=0.0, max_samples=3, rounds=0, remeasure=1)  # no re-measuring: each kernel measured once
+# remeasure=1: no re-measuring after the sweep, so each kernel is measured once
+FAST = Settings(min_sample_s=0.001, repeats=3, budget_s=5.0, ci_target=0.0, max_samples=3, rounds=0, remeasure=1)
 ARGS = {"ops": ["dot"], "backends": ["python", "numpy"], "sizes": [100, 1000], "bandwidth": False,
         "isolate": False, "settings": FAST}
 KEYS = [("dot", b, str(n)) for b in ("python", "numpy") for n in (100, 1000)]
@@ -80,3 +81,17 @@ def test_the_targets_preset_is_one_run_covering_every_target():
         assert t.op in kw["ops"] and t.size in kw["sizes_by_op"][t.op]
         assert {targets.BASELINE, *t.backends} <= set(kw["backends"])
     assert sum(len(v) for v in kw["sizes_by_op"].values()) == len(targets.TARGETS)  # no size twice
+
+
+def test_the_targets_preset_with_output_is_journaled_and_written_as_run_does(tmp_path, monkeypatch, capsys):
+    from vecbench.cli import main
+
+    monkeypatch.setattr(targets, "run_kwargs", lambda threads=None: dict(ARGS, threads=threads))
+    monkeypatch.setattr(targets, "quick_walls", lambda: [])
+    out = tmp_path / "t.json"
+    journal_path(out).write_text("")  # an interrupted run's journal: refused before any work, naming how to go on
+    assert main(["run", "--preset", "targets", "-o", str(out)]) == 2
+    assert "vecbench run --preset targets --resume" in capsys.readouterr().err
+    journal_path(out).unlink()
+    assert main(["run", "--preset", "targets", "-o", str(out)]) == 0
+    assert _keys(load(out)) == KEYS and not journal_path(out).exists()

@@ -451,8 +451,9 @@ def run(
 
         out, own = open_output(output, resume, again="vb.run(..., resume='{out}')", names=("run: output", "resume"))
         results = measure_into(own, lambda j: run(
-            ops, backends, sizes, dtypes, threads, settings, bandwidth, progress, on_record, sizes_by_op, isolate,
-            timeout, j, worker, **backend_options))
+            ops=ops, backends=backends, sizes=sizes, dtypes=dtypes, threads=threads, settings=settings,
+            bandwidth=bandwidth, progress=progress, on_record=on_record, sizes_by_op=sizes_by_op, isolate=isolate,
+            timeout=timeout, journal=j, worker=worker, **backend_options))
         save(results, out, own)
         return results
     from .worker import default_timeout
