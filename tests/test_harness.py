@@ -298,3 +298,19 @@ def test_a_run_naming_no_backend_leaves_out_the_opt_in_ones(monkeypatch):
     assert "numba" not in {r.backend for r in vb.run(**quick)}
     named = vb.run(backends=["numpy", "numba"], **quick)
     assert {r.backend for r in named} == {"numpy", "numba"} and all(r.ok for r in named)
+
+
+def test_a_cold_compile_pass_naming_no_backend_leaves_out_the_opt_in_ones(monkeypatch):
+    # `report --run` cold-compiles every JIT kernel it measured: an opt-in backend it did not measure
+    # (torch_compile: 15-30 s of Inductor per op) must not be compiled either.
+    from vecbench.cli.run import cold_compile
+
+    monkeypatch.setattr(vb.backend("numba"), "opt_in", True)
+    seen: list[str] = []
+    monkeypatch.setattr("vecbench.coldcompile.measure_cold_compile",
+                        lambda ks, **kw: seen.extend(k.backend.name for k in ks) or {})
+    cold_compile(["dot"], None)
+    assert "numba" not in seen and "numpy" in seen
+    seen.clear()
+    cold_compile(["dot"], ["numba"])
+    assert seen == ["numba"]

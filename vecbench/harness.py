@@ -41,7 +41,8 @@ from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are 
     prepare,
 )
 from .records import UNAVAILABLE_LABEL, UNTRUSTED_PREDICTION
-from .registry import Kernel, OpSpec, Size, kernel, kernels, spec
+from .registry import Kernel, OpSpec, Size, kernel, spec
+from .registry import selected as registry_selected
 from .results import Record, Results
 
 __all__ = ["Settings", "Prepared", "prepare", "run", "measure", "measure_rounds", "resolve_sizes", "sweep_of", "budget_reason",
@@ -441,8 +442,7 @@ def run(
         raise ValueError(f"run: timeout must be a positive number of seconds; got {timeout!r}")
     timeout_s = timeout if timeout is not None else default_timeout(settings.budget_s)
     env = _option_env(backend_options)
-    # A run that names no backend leaves out the opt-in ones (Backend.opt_in: seconds of compiling per shape).
-    selected = [k for k in kernels(ops, backends) if backends is not None or not k.backend.opt_in]
+    selected = registry_selected(ops, backends)  # a run that names no backend leaves out the opt-in ones
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
     with _environ(env):

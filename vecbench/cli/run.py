@@ -226,9 +226,9 @@ def _run_own(args: argparse.Namespace) -> int:
 def cold_compile(ops: Any, backends: Any) -> dict[str, float]:
     """Each JIT kernel's compile in a fresh process with empty caches (progress on stderr)."""
     from ..coldcompile import measure_cold_compile
-    from ..registry import kernels
+    from ..registry import selected
 
-    return measure_cold_compile(kernels(ops, backends), say=lambda text: print(text, file=sys.stderr))
+    return measure_cold_compile(selected(ops, backends), say=lambda text: print(text, file=sys.stderr))
 
 
 def _run_targets(threads: int | None, output: str | None, console: Any) -> int:
