@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -314,3 +315,19 @@ def test_a_cold_compile_pass_naming_no_backend_leaves_out_the_opt_in_ones(monkey
     seen.clear()
     cold_compile(["dot"], ["numba"])
     assert seen == ["numba"]
+
+
+def test_a_run_records_where_its_time_went(tmp_path):
+    from vecbench.results import phases_line
+
+    start = time.monotonic()
+    res = vb.run(ops=["dot"], backends=["numpy", "python"], sizes=[{"n": 10}], bandwidth=False, isolate=False,
+                 settings=Settings(budget_s=0.5, remeasure=0))
+    wall = time.monotonic() - start
+    assert {"sweep: numpy", "sweep: python", "interleaved rounds"} <= set(res.phases_s)
+    assert all(s >= 0 for s in res.phases_s.values()) and sum(res.phases_s.values()) <= wall
+    line = phases_line(res.phases_s)
+    assert re.search(r"sweep [0-9.]+ s \((numpy|python) [0-9.]+ s, (numpy|python) [0-9.]+ s\)", line), line
+    assert "sweep: " not in line
+    assert vb.load(res.save(tmp_path / "r.json")).phases_s == res.phases_s
+    assert phases_line({}) == ""

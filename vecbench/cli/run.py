@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from .console import esc, new_console, own_table, print_contention, print_reasons, results_table
+from .console import esc, new_console, own_table, print_contention, print_phases, print_reasons, results_table
 from .options import (
     RUN_OPTIONS,
     UsageError,
@@ -75,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
               + (f": 'vecbench run --resume {out}' continues" if journal.records else ""), file=sys.stderr)
         return 130
     if args.cold_compile and not results.interrupted:
+        start = time.monotonic()
         results.cold_compile_s = cold_compile(kwargs.get("ops"), kwargs.get("backends"))
+        results.phases_s["cold compiles"] = time.monotonic() - start
     return _finish_run(results, out, console, journal)
 
 
@@ -187,6 +190,7 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > {NOISY_SPREAD:.0%} of median): rerun on a quieter machine "
                       "or raise --repeats/--min-time[/yellow]")
     print_contention(results, console)
+    print_phases(results, console)
     console.print(f"wrote {out}")
     if results.interrupted:
         console.print(f"[yellow]interrupted: the file holds what was measured so far; 'vecbench run --resume {out}' "
