@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -331,3 +332,30 @@ def test_a_run_records_where_its_time_went(tmp_path):
     assert "sweep: " not in line
     assert vb.load(res.save(tmp_path / "r.json")).phases_s == res.phases_s
     assert phases_line({}) == ""
+
+
+@pytest.mark.parametrize(("others_s", "pressure", "contended", "oversubscribed"), [
+    (0.0, 0.5, False, True),    # nobody else ran: the pressure is the process's own threads (XLA's, a Dask cluster's)
+    (0.8, 0.5, True, False),    # others used 40% of two cores for the second: contended
+    (0.08, 0.5, True, False),   # others not provably idle (4% +- ticks): pressure still counts as contention
+    (0.0, 0.1, False, False),   # a quiet window
+])
+def test_pressure_from_the_process_own_threads_is_not_contention(monkeypatch, others_s, pressure, contended,
+                                                                   oversubscribed):
+    from vecbench import contention
+
+    wall, own = 1.0, 1.2  # one second of a process running 1.2 CPU-seconds on two cores
+    clock = iter([0.0, wall])
+    cpu = iter([(100.0, 200.0, "/proc/stat"), (100.0 + own + others_s, 202.0, "/proc/stat")])
+    psi = iter([0.0, pressure * 1e6])
+    own_clock = iter([0.0, own])
+    monkeypatch.setattr(contention, "cpu_busy_s", lambda: next(cpu))
+    monkeypatch.setattr(contention, "_pressure_us", lambda: next(psi))
+    # The module's own clocks and core count, not the process-wide ones pytest uses too.
+    monkeypatch.setattr(contention, "time", SimpleNamespace(perf_counter=lambda: next(clock),
+                                                            process_time=lambda: next(own_clock)))
+    monkeypatch.setattr(contention, "os", SimpleNamespace(cpu_count=lambda: 2, sysconf=os.sysconf))
+    c = contention.Probe().start().stop()
+    assert (c.contended, c.oversubscribed) == (contended, oversubscribed)
+    assert c.warning().startswith("oversubscribed" if oversubscribed else "contended" if contended else "")
+    assert bool(c.warning()) == (contended or oversubscribed)
