@@ -359,3 +359,20 @@ def test_pressure_from_the_process_own_threads_is_not_contention(monkeypatch, ot
     assert (c.contended, c.oversubscribed) == (contended, oversubscribed)
     assert c.warning().startswith("oversubscribed" if oversubscribed else "contended" if contended else "")
     assert bool(c.warning()) == (contended or oversubscribed)
+
+
+@pytest.mark.parametrize(("flags", "probes"), [
+    ((), True), (("--quick",), False), (("--quick", "--bandwidth"), True), (("--no-bandwidth",), False),
+])
+def test_the_probes_run_by_default_but_not_in_a_quick_look(flags, probes):
+    # The bandwidth probe streams arrays four times the last-level cache: seconds a --quick look does not spend.
+    from vecbench.cli import build_parser
+    from vecbench.cli.run import _run_kwargs
+
+    args = build_parser().parse_args(["run", "--ops", "dot", *flags])
+    assert _run_kwargs(args)["bandwidth"] is probes
+
+
+def test_bandwidth_and_no_bandwidth_together_are_refused(capsys):
+    assert main(["run", "--ops", "dot", "--bandwidth", "--no-bandwidth", "--no-progress"]) == 2
+    assert "--bandwidth: not used with --no-bandwidth" in capsys.readouterr().err

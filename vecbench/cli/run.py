@@ -99,9 +99,12 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         ops = ops or list(by_op)
     if not kernels(ops, args.backends):
         raise ValueError(f"--backends: none of {args.backends} has a kernel for ops {ops}; see 'vecbench list'")
+    if args.bandwidth and args.no_bandwidth:
+        raise ValueError("--bandwidth: not used with --no-bandwidth")
     return {"ops": ops, "backends": args.backends, "sizes": sizes, "sizes_by_op": by_op or None,
             "dtypes": args.dtype or ["float64"], "threads": args.threads, "settings": settings_from(args),
-            "bandwidth": not args.no_bandwidth, **backend_option_values(args)}
+            # The probes stream arrays 4x the last-level cache (seconds): a quick look goes without them.
+            "bandwidth": args.bandwidth or not (args.no_bandwidth or args.quick), **backend_option_values(args)}
 
 
 def _spec(op: str) -> Any:
