@@ -27,3 +27,30 @@ def test_a_kernel_that_cannot_be_measured_is_left_out_with_the_reason(monkeypatc
     said: list[str] = []
     assert measure_cold_compile([vb.kernel("sigmoid", "numba")], say=said.append) == {}
     assert said[-1] == "cold compile of sigmoid numba failed: RuntimeError: kaput"
+
+
+def test_cold_compiles_run_side_by_side_and_keep_the_kernels_order(monkeypatch):
+    import subprocess
+    import threading
+    import time
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def child(cmd, **kw):  # stands in for the child process: one JIT compile, one thread
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2 if cmd[-2] == "dot" else 0.05)  # the first kernel finishes last
+        with lock:
+            running[0] -= 1
+        return subprocess.CompletedProcess(cmd, 0, '{"cold_compile_s": %s}' % (1.0 if cmd[-2] == "dot" else 2.0), "")
+
+    monkeypatch.setattr(subprocess, "run", child)
+    ks = [vb.kernel(op, "numba") for op in ("dot", "sigmoid", "matvec")]
+    got = measure_cold_compile(ks, parallel=2)
+    assert list(got) == [key(op, "numba") for op in ("dot", "sigmoid", "matvec")]
+    assert got[key("dot", "numba")] == 1.0 and got[key("sigmoid", "numba")] == 2.0
+    assert most[0] == 2
+    most[0] = 0
+    assert measure_cold_compile(ks, parallel=1) == got and most[0] == 1  # one at a time when asked

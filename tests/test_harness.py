@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -298,3 +300,79 @@ def test_a_run_naming_no_backend_leaves_out_the_opt_in_ones(monkeypatch):
     assert "numba" not in {r.backend for r in vb.run(**quick)}
     named = vb.run(backends=["numpy", "numba"], **quick)
     assert {r.backend for r in named} == {"numpy", "numba"} and all(r.ok for r in named)
+
+
+def test_a_cold_compile_pass_naming_no_backend_leaves_out_the_opt_in_ones(monkeypatch):
+    # `report --run` cold-compiles every JIT kernel it measured: an opt-in backend it did not measure
+    # (torch_compile: 15-30 s of Inductor per op) must not be compiled either.
+    from vecbench.cli.run import cold_compile
+
+    monkeypatch.setattr(vb.backend("numba"), "opt_in", True)
+    seen: list[str] = []
+    monkeypatch.setattr("vecbench.coldcompile.measure_cold_compile",
+                        lambda ks, **kw: seen.extend(k.backend.name for k in ks) or {})
+    cold_compile(["dot"], None)
+    assert "numba" not in seen and "numpy" in seen
+    seen.clear()
+    cold_compile(["dot"], ["numba"])
+    assert seen == ["numba"]
+
+
+def test_a_run_records_where_its_time_went(tmp_path):
+    from vecbench.results import phases_line
+
+    start = time.monotonic()
+    res = vb.run(ops=["dot"], backends=["numpy", "python"], sizes=[{"n": 10}], bandwidth=False, isolate=False,
+                 settings=Settings(budget_s=0.5, remeasure=0))
+    wall = time.monotonic() - start
+    assert {"sweep: numpy", "sweep: python", "interleaved rounds"} <= set(res.phases_s)
+    assert all(s >= 0 for s in res.phases_s.values()) and sum(res.phases_s.values()) <= wall
+    line = phases_line(res.phases_s)
+    assert re.search(r"sweep [0-9.]+ s \((numpy|python) [0-9.]+ s, (numpy|python) [0-9.]+ s\)", line), line
+    assert "sweep: " not in line
+    assert vb.load(res.save(tmp_path / "r.json")).phases_s == res.phases_s
+    assert phases_line({}) == ""
+
+
+@pytest.mark.parametrize(("others_s", "pressure", "contended", "oversubscribed"), [
+    (0.0, 0.5, False, True),    # nobody else ran: the pressure is the process's own threads (XLA's, a Dask cluster's)
+    (0.8, 0.5, True, False),    # others used 40% of two cores for the second: contended
+    (0.08, 0.5, True, False),   # others not provably idle (4% +- ticks): pressure still counts as contention
+    (0.0, 0.1, False, False),   # a quiet window
+])
+def test_pressure_from_the_process_own_threads_is_not_contention(monkeypatch, others_s, pressure, contended,
+                                                                   oversubscribed):
+    from vecbench import contention
+
+    wall, own = 1.0, 1.2  # one second of a process running 1.2 CPU-seconds on two cores
+    clock = iter([0.0, wall])
+    cpu = iter([(100.0, 200.0, "/proc/stat"), (100.0 + own + others_s, 202.0, "/proc/stat")])
+    psi = iter([0.0, pressure * 1e6])
+    own_clock = iter([0.0, own])
+    monkeypatch.setattr(contention, "cpu_busy_s", lambda: next(cpu))
+    monkeypatch.setattr(contention, "_pressure_us", lambda: next(psi))
+    # The module's own clocks and core count, not the process-wide ones pytest uses too.
+    monkeypatch.setattr(contention, "time", SimpleNamespace(perf_counter=lambda: next(clock),
+                                                            process_time=lambda: next(own_clock)))
+    monkeypatch.setattr(contention, "os", SimpleNamespace(cpu_count=lambda: 2, sysconf=os.sysconf))
+    c = contention.Probe().start().stop()
+    assert (c.contended, c.oversubscribed) == (contended, oversubscribed)
+    assert c.warning().startswith("oversubscribed" if oversubscribed else "contended" if contended else "")
+    assert bool(c.warning()) == (contended or oversubscribed)
+
+
+@pytest.mark.parametrize(("flags", "probes"), [
+    ((), True), (("--quick",), False), (("--quick", "--bandwidth"), True), (("--no-bandwidth",), False),
+])
+def test_the_probes_run_by_default_but_not_in_a_quick_look(flags, probes):
+    # The bandwidth probe streams arrays four times the last-level cache: seconds a --quick look does not spend.
+    from vecbench.cli import build_parser
+    from vecbench.cli.run import _run_kwargs
+
+    args = build_parser().parse_args(["run", "--ops", "dot", *flags])
+    assert _run_kwargs(args)["bandwidth"] is probes
+
+
+def test_bandwidth_and_no_bandwidth_together_are_refused(capsys):
+    assert main(["run", "--ops", "dot", "--bandwidth", "--no-bandwidth", "--no-progress"]) == 2
+    assert "--bandwidth: not used with --no-bandwidth" in capsys.readouterr().err

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
 import re
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -169,6 +172,17 @@ def test_torch_reads_the_profilers_allocations(backend):
     assert m["method"] == "torch.profiler", m["reason"]
     assert m["output_bytes"] == pytest.approx(N * 8, rel=0.01)  # the returned tensor: an output, not a temporary
     assert m["peak_bytes"] >= N * 8 and m["allocations"] >= 2  # eager: at least one temporary of n floats
+
+
+@pytest.mark.parametrize("backend", ["torch"])
+def test_the_torch_profiler_prints_nothing(backend):
+    """Kineto's default level prints two lines per profiled call: hundreds in a report's console."""
+    code = ("import vecbench as vb; from vecbench.measuring import prepare; k = vb.kernel('sigmoid', 'torch'); "
+            "print(k.backend.memory_per_call(k, prepare(k, {'n': 1000}, 'float64').args)['method'])")
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "torch.profiler" and "profiler_st" not in p.stderr, p.stderr[-2000:]
 
 
 @pytest.mark.parametrize("backend", ["jax"])

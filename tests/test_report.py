@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,13 @@ def _fmt_ms(s: float) -> str:
 
 
 @pytest.mark.parametrize("fixture", [VB, PB], ids=["vecbench-json", "pytest-benchmark-json"])
-def test_report_from_fixture(tmp_path, fixture):
-    t0 = time.perf_counter()
+def test_report_from_fixture(tmp_path, fixture, monkeypatch):
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("redrawing a report measured something")
+
+    for name in ("vecbench.harness.run", "vecbench.harness.measure", "vecbench.cli.run.cold_compile"):
+        monkeypatch.setattr(name, no_measuring)  # redrawing never re-runs anything (no wall-time bound)
     assert main(["report", str(fixture), "-o", str(tmp_path)]) == 0
-    assert time.perf_counter() - t0 < 60  # redrawing never re-runs anything
     for name in FIGURES:
         for ext in ("png", "svg"):
             f = tmp_path / f"{name}.{ext}"

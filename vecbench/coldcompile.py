@@ -7,7 +7,10 @@ compile (seconds): here each JIT kernel is called once in a new Python
 process whose compile caches are empty (:meth:`Backend.fresh_cache_env`), at
 the op's smallest quick size, and the first call's excess over a steady call
 is reported. One process per kernel, so helpers compiled for one kernel do not
-hide another's cost.
+hide another's cost. Those processes run as many at a time as this process may
+use cores: a compile is one thread (LLVM's, XLA's), so two compiles on two
+cores do not slow each other, and the pass (two minutes of Numba on two cores,
+one at a time) takes half as long.
 """
 
 from __future__ import annotations
@@ -30,35 +33,45 @@ def key(op: str, backend: str) -> str:
 
 
 def measure_cold_compile(kernels: Sequence[Kernel], timeout_s: float = 300.0,
-                         say: Callable[[str], None] | None = None) -> dict[str, float]:
+                         say: Callable[[str], None] | None = None, parallel: int | None = None) -> dict[str, float]:
     """``{"op/backend": seconds}`` for every JIT kernel in ``kernels`` that could be measured.
 
+    ``parallel`` child processes run at a time (default: the cores this process may use).
     A kernel whose child process fails or times out is left out (and ``say``
-    is told why); nothing here raises for a kernel's fault.
+    is told why); nothing here raises for a kernel's fault. The result is in
+    ``kernels``' order, whatever order the children finished in.
     """
-    out: dict[str, float] = {}
-    for k in kernels:
-        if not (k.backend.jit and k.available):
-            continue
-        if say:
-            say(f"cold compile of {k.op.name} {k.backend.name} in a fresh cache")
-        with tempfile.TemporaryDirectory(prefix="vecbench-cold-") as cache:
-            env = dict(os.environ, **k.backend.fresh_cache_env(cache))
-            try:
-                done = subprocess.run([sys.executable, "-m", "vecbench.coldcompile", k.op.name, k.backend.name],
-                                      env=env, capture_output=True, text=True, timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                if say:
-                    say(f"cold compile of {k.op.name} {k.backend.name}: timed out after {timeout_s:g} s")
-                continue
-        lines = done.stdout.strip().splitlines()
-        if done.returncode != 0 or not lines:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .machine import cpu_count
+
+    todo = [k for k in kernels if k.backend.jit and k.available]
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel or cpu_count(), len(todo) or 1))) as pool:
+        times = list(pool.map(lambda k: _cold(k, timeout_s, say), todo))
+    return {key(k.op.name, k.backend.name): t for k, t in zip(todo, times) if t is not None}
+
+
+def _cold(k: Kernel, timeout_s: float, say: Callable[[str], None] | None) -> float | None:
+    """One kernel's cold compile in its own process and fresh cache; None (``say`` told why) when it failed."""
+    what = f"cold compile of {k.op.name} {k.backend.name}"
+    if say:
+        say(f"{what} in a fresh cache")
+    with tempfile.TemporaryDirectory(prefix="vecbench-cold-") as cache:
+        env = dict(os.environ, **k.backend.fresh_cache_env(cache))
+        try:
+            done = subprocess.run([sys.executable, "-m", "vecbench.coldcompile", k.op.name, k.backend.name],
+                                  env=env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
             if say:
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                say(f"cold compile of {k.op.name} {k.backend.name} failed: {tail}")
-            continue
-        out[key(k.op.name, k.backend.name)] = float(json.loads(lines[-1])["cold_compile_s"])
-    return out
+                say(f"{what}: timed out after {timeout_s:g} s")
+            return None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        if say:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            say(f"{what} failed: {tail}")
+        return None
+    return float(json.loads(lines[-1])["cold_compile_s"])
 
 
 def _child(op: str, backend: str) -> dict[str, float]:

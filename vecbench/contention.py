@@ -23,7 +23,13 @@ that way. Nothing in the samples says so; this module does.
 - ``loadavg``: the 1-minute load average at the end of the window.
 
 A record is **contended** when ``fraction`` exceeds
-:data:`CONTENDED_ABOVE` or ``cpu_pressure`` exceeds :data:`PRESSURE_ABOVE`.
+:data:`CONTENDED_ABOVE` or ``cpu_pressure`` exceeds :data:`PRESSURE_ABOVE`,
+unless the counters prove the others nearly idle (at most
+:data:`SELF_ONLY_BELOW` of the machine, tick uncertainty *added*): pressure
+counts this process's own runnable threads as well, and a backend that runs
+more threads than cores (XLA's pools, a Dask cluster inside the worker) makes
+its own. That is the kernel's behaviour, not a busy machine: such a window is
+**oversubscribed** (a note on the record), not contended.
 Where neither ``/proc/stat`` nor ``psutil`` is available, ``fraction`` is
 None and ``method`` says that contention could not be measured.
 """
@@ -34,7 +40,7 @@ import os
 import time
 from dataclasses import dataclass
 
-__all__ = ["CONTENDED_ABOVE", "PRESSURE_ABOVE", "Contention", "Probe", "cpu_busy_s", "wait_quiet"]
+__all__ = ["CONTENDED_ABOVE", "PRESSURE_ABOVE", "SELF_ONLY_BELOW", "Contention", "Probe", "cpu_busy_s", "wait_quiet"]
 
 # Other processes using more than a quarter of the machine (half a core on two
 # cores) slow multi-threaded kernels measurably; below that the noise flag
@@ -42,6 +48,8 @@ __all__ = ["CONTENDED_ABOVE", "PRESSURE_ABOVE", "Contention", "Probe", "cpu_busy
 CONTENDED_ABOVE = 0.25
 # Some task waiting for a CPU during more than a fifth of the window.
 PRESSURE_ABOVE = 0.20
+# Others' CPU use proven below this (the counters' uncertainty added): pressure above is the process's own.
+SELF_ONLY_BELOW = 0.05
 
 _PROC_STAT = "/proc/stat"
 _PRESSURE = "/proc/pressure/cpu"
@@ -57,9 +65,15 @@ class Contention:
     window_s: float
     method: str
     contended: bool
+    # Pressure above PRESSURE_ABOVE while the others provably used under SELF_ONLY_BELOW: its own threads waited.
+    oversubscribed: bool = False
 
     def warning(self) -> str:
-        """A one-line warning for a record ("" when not contended)."""
+        """A one-line warning for a record ("" when neither contended nor oversubscribed)."""
+        if self.oversubscribed and not self.contended:
+            return (f"oversubscribed: its own threads waited for a CPU {self.cpu_pressure or 0:.0%} of the time "
+                    f"while other processes used under {SELF_ONLY_BELOW:.0%} of the machine (the backend runs "
+                    "more threads than cores; not a busy machine)")
         if not self.contended:
             return ""
         parts = []
@@ -132,22 +146,25 @@ class Probe:
         wall = time.perf_counter() - self._wall
         own = time.process_time() - self._own
         sys_now, psi_now = cpu_busy_s(), _pressure_us()
-        fraction = None
+        fraction = at_most = None
         method = "unavailable: neither /proc/stat nor psutil"
         if self._sys is not None and sys_now is not None:
             busy, total, method = sys_now[0] - self._sys[0], sys_now[1] - self._sys[1], sys_now[2]
             cores = os.cpu_count() or 1
             capacity = max(total, wall * cores, 1e-9)
             # One tick per core at each end of the window is the counters' resolution:
-            # it is subtracted, so the figure is what the others used at least.
+            # it is subtracted, so the figure is what the others used at least (and added for at most).
             tick = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
             fraction = min(1.0, max(0.0, (busy - own - 2 * tick * cores) / capacity))
+            at_most = max(0.0, (busy - own + 2 * tick * cores) / capacity)
         pressure = None
         if self._psi is not None and psi_now is not None and wall > 0:
             pressure = min(1.0, max(0.0, (psi_now - self._psi) * 1e-6 / wall))
-        contended = bool((fraction is not None and fraction > self.threshold)
-                         or (pressure is not None and pressure > self.pressure_threshold))
-        self.result = Contention(fraction, _loadavg(), pressure, wall, method, contended)
+        pressured = pressure is not None and pressure > self.pressure_threshold
+        self_only = at_most is not None and at_most < SELF_ONLY_BELOW
+        contended = bool((fraction is not None and fraction > self.threshold) or (pressured and not self_only))
+        self.result = Contention(fraction, _loadavg(), pressure, wall, method, contended,
+                                 oversubscribed=pressured and self_only)
         return self.result
 
     def __enter__(self) -> Probe:

@@ -41,7 +41,8 @@ from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are 
     prepare,
 )
 from .records import UNAVAILABLE_LABEL, UNTRUSTED_PREDICTION
-from .registry import Kernel, OpSpec, Size, kernel, kernels, spec
+from .registry import Kernel, OpSpec, Size, kernel, spec
+from .registry import selected as registry_selected
 from .results import Record, Results
 
 __all__ = ["Settings", "Prepared", "prepare", "run", "measure", "measure_rounds", "resolve_sizes", "sweep_of", "budget_reason",
@@ -339,8 +340,21 @@ class _Isolated:
         return entry  # None when the worker failed: the pairing is lost, every record stands
 
 
+class _PhaseClock:
+    """Wall seconds per phase of a run, added into ``phases`` (``Results.phases_s``): where a run's time goes."""
+
+    def __init__(self, phases: dict[str, float]):
+        self._phases = phases
+        self._last = time.monotonic()
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self._phases[phase] = self._phases.get(phase, 0.0) + (now - self._last)
+        self._last = now
+
+
 def _after_sweep(results: Results, measurer: Any, settings: Settings, nthreads: int | None, threads: int | None,
-                 journal: Journal | None, bar: _Progress, sweep_s: float) -> None:
+                 journal: Journal | None, bar: _Progress, sweep_s: float, clock: _PhaseClock) -> None:
     """Re-measure what contention spoiled (:mod:`vecbench.remeasure`), then time each op and size in
     interleaved rounds (:mod:`vecbench.rounds`); each phase costs at most half the sweep's time."""
     from . import remeasure, rounds
@@ -353,6 +367,7 @@ def _after_sweep(results: Results, measurer: Any, settings: Settings, nthreads: 
 
         results.records = remeasure.remeasure(results.records, again, settings.remeasure, budget,
                                               on_record=journal.add_record if journal is not None else None)
+        clock.lap("re-measuring contended or noisy kernels")
     start = time.monotonic()
     for group in rounds.plan(results.records, settings.rounds, settings.budget_s):
         if time.monotonic() - start > budget:
@@ -361,6 +376,7 @@ def _after_sweep(results: Results, measurer: Any, settings: Settings, nthreads: 
         entry = measurer.rounds(group, settings, nthreads, threads)
         if entry is not None:
             results.paired.append(entry)
+    clock.lap("interleaved rounds")
 
 
 def run(
@@ -465,8 +481,7 @@ def run(
         raise ValueError(f"run: timeout must be a positive number of seconds; got {timeout!r}")
     timeout_s = timeout if timeout is not None else default_timeout(settings.budget_s)
     env = _option_env(backend_options)
-    # A run that names no backend leaves out the opt-in ones (Backend.opt_in: seconds of compiling per shape).
-    selected = [k for k in kernels(ops, backends) if backends is not None or not k.backend.opt_in]
+    selected = registry_selected(ops, backends)  # a run that names no backend leaves out the opt-in ones
     unavailable = [k for k in selected if not k.available]
     selected = [k for k in selected if k.available]
     with _environ(env):
@@ -539,8 +554,10 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                                       reason=k.backend.install_hint))
     bar = _Progress(sum(len(s) for _, s, _ in plan), progress)
     measurer: Any = _Isolated(timeout_s, worker) if isolate else _InProcess()
+    clock = _PhaseClock(results.phases_s)
     try:
         with thread_limit(threads, {k.backend.name for k, _, _ in plan}) as nthreads, bar, measurer:
+            clock.lap("start (worker process, thread pools)")
             if bandwidth and journal is not None and journal.bandwidth_gbps:
                 results.bandwidth_gbps = dict(journal.bandwidth_gbps)
             elif bandwidth:
@@ -555,6 +572,7 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                 from .bandwidth import measure_peak_gflops
 
                 results.peak_gflops = measure_peak_gflops()
+                clock.lap("bandwidth and compute probes")
             swept = time.monotonic()
             for k, sweep, dt in plan:
                 last: list[Record] = []  # this kernel's measured sizes: the budget predictor's points
@@ -571,13 +589,15 @@ def _run(selected: list[Kernel], unavailable: list[Kernel], ops: Sequence[str] |
                     else:
                         rec = measurer.measure(k, size, dt, settings, nthreads, threads)
                         last.append(rec)
+                        clock.lap(f"sweep: {k.backend.name}")
                     if journal is not None and (k.op.name, k.backend.name, rec.label, dt) not in done:
                         journal.add_record(rec)
                     results.records.append(rec)
                     if on_record:
                         on_record(rec)
                     bar.advance()
-            _after_sweep(results, measurer, settings, nthreads, threads, journal, bar, time.monotonic() - swept)
+            clock.lap(f"sweep: {k.backend.name}" if plan else "sweep")  # skips' bookkeeping since the last kernel
+            _after_sweep(results, measurer, settings, nthreads, threads, journal, bar, time.monotonic() - swept, clock)
             # After the kernels ran, where they ran: some facts (a threading layer) are known only then.
             results.machine = measurer.machine_info()
     except KeyboardInterrupt:

@@ -313,7 +313,7 @@ def measure_rounds(group: Any, settings: Settings = Settings(), threads: int = 1
 def _with_contention(rec: Record, c: Contention) -> Record:
     """``rec`` with how busy the machine was while it was measured (and a warning when it was)."""
     measured = c.fraction is not None or c.cpu_pressure is not None
-    note = c.warning() if c.contended else "" if measured else f"contention not measured ({c.method})"
+    note = c.warning() if measured else f"contention not measured ({c.method})"
     return dataclasses.replace(
         rec,
         contention=None if c.fraction is None else round(c.fraction, 4),

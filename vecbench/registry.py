@@ -40,6 +40,7 @@ __all__ = [
     "register",
     "register_backend",
     "register_own",
+    "selected",
     "unregister_own",
     "is_own",
     "size_label",
@@ -409,6 +410,15 @@ def kernels(
         for b in _columns(o)
         if (ops_ is None or o in ops_) and (backends_ is None or b in backends_)
     ]
+
+
+def selected(ops_: Sequence[str] | None = None, backends_: Sequence[str] | None = None) -> list[Kernel]:
+    """The kernels a run measures: :func:`kernels`, less the opt-in backends' unless backends are named.
+
+    An opt-in backend (``Backend.opt_in``, e.g. ``torch_compile``: seconds of compiling per shape)
+    runs only when named, in a sweep and in a cold-compile pass alike.
+    """
+    return [k for k in kernels(ops_, backends_) if backends_ is not None or not k.backend.opt_in]
 
 
 def iter_backends() -> Iterator[Backend]:

@@ -24,7 +24,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from .records import (  # noqa: F401  (re-exported: the records of a results fil
 )
 
 __all__ = ["Record", "Results", "SCHEMA", "Timing", "baseline_medians", "speedup", "format_time", "stats",
-           "write_json_atomic", "check_writable", "load"]
+           "write_json_atomic", "check_writable", "load", "phases_line"]
 
 SCHEMA = 2
 # Schema 1 kept backend facts at the top of the machine block; 2 groups them
@@ -72,6 +72,9 @@ class Results:
     peak_gflops: dict[str, float] = field(default_factory=dict)
     # Cold JIT compile per kernel, in a fresh cache ({"op/backend": seconds}; vecbench.coldstart).
     cold_compile_s: dict[str, float] = field(default_factory=dict)
+    # Where the run's wall time went, in order: {"start (worker process, thread pools)": s, "sweep: numpy": s,
+    # "interleaved rounds": s, "cold compiles": s, ...} (vecbench.harness; the CLI adds its own phases).
+    phases_s: dict[str, float] = field(default_factory=dict)
     # Your own computations measured here (vecbench.own): {op: {reference, rtol, atol, kernels: {name: {source,
     # jit, measured_in}}}}; their kernels are named by you, and each op's speedups are over its reference.
     own_ops: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +151,7 @@ class Results:
             "training": self.training,
             "peak_gflops": self.peak_gflops,
             "cold_compile_s": self.cold_compile_s,
+            **({"phases_s": self.phases_s} if self.phases_s else {}),
             "own_ops": self.own_ops,
             **({"paired": self.paired} if self.paired else {}),
             "results": [r.to_dict() for r in self.records],
@@ -176,6 +180,7 @@ class Results:
             training=d.get("training", {}),
             peak_gflops=dict(d.get("peak_gflops") or {}),
             cold_compile_s=dict(d.get("cold_compile_s") or {}),
+            phases_s={str(k): float(v) for k, v in (d.get("phases_s") or {}).items()},
             own_ops=dict(d.get("own_ops") or {}),
             paired=[dict(p) for p in (d.get("paired") or []) if isinstance(p, dict)],
         )
@@ -189,6 +194,7 @@ class Results:
         merged = dataclasses.replace(parts[0], records=[r for p in parts for r in p.records],
                                      bandwidth_gbps=dict(parts[0].bandwidth_gbps), training=dict(parts[0].training),
                                      peak_gflops=dict(parts[0].peak_gflops), cold_compile_s=dict(parts[0].cold_compile_s),
+                                     phases_s=dict(parts[0].phases_s),
                                      own_ops=dict(parts[0].own_ops), paired=list(parts[0].paired))
         for p in parts[1:]:
             merged.paired += p.paired
@@ -198,6 +204,8 @@ class Results:
                 merged.peak_gflops.setdefault(k, v)
             for key, s in p.cold_compile_s.items():
                 merged.cold_compile_s.setdefault(key, s)
+            for key, s in p.phases_s.items():  # the parts ran one after another: their phases add up
+                merged.phases_s[key] = merged.phases_s.get(key, 0.0) + s
             for k, v in p.bandwidth_gbps.items():
                 merged.bandwidth_gbps.setdefault(k, v)
             for k, v in p.training.items():
@@ -421,3 +429,32 @@ def load(path: str | os.PathLike[str]) -> Results:
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         msg = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{p}: {msg}") from None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest:02d} s"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def phases_line(phases: Mapping[str, float]) -> str:
+    """Where a run's wall time went, in one line (``Results.phases_s``): the sweep's share per backend in brackets.
+
+    ``"7 min 31 s: start 3.1 s, bandwidth and compute probes 12 s, sweep 4 min 10 s (python 1 min 40 s, numba 50 s),
+    interleaved rounds 1 min 50 s"``; "" when nothing was recorded (an older file, or a run in memory).
+    """
+    if not phases:
+        return ""
+    parts: list[str] = []
+    sweep = {k.split(": ", 1)[1]: v for k, v in phases.items() if k.startswith("sweep: ")}
+    for key, seconds in phases.items():
+        if key.startswith("sweep: "):
+            if sweep:  # the sweep's parts, once, where its first backend was
+                inner = ", ".join(f"{b} {_duration(v)}" for b, v in sorted(sweep.items(), key=lambda kv: -kv[1]))
+                parts.append(f"sweep {_duration(sum(sweep.values()) + phases.get('sweep', 0.0))} ({inner})")
+                sweep = {}
+        elif key != "sweep" or not any(k.startswith("sweep: ") for k in phases):
+            parts.append(f"{key} {_duration(seconds)}")
+    return f"{_duration(sum(phases.values()))}: " + ", ".join(parts)
+

@@ -15,6 +15,7 @@ come back as NumPy arrays, untimed. Threads follow ``--threads``
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -85,6 +86,10 @@ class TorchBackend(Backend):
             # entry (seconds, once per process); both record the same allocation events.
             from torch.autograd.profiler import profile
 
+            # Kineto prints two "USDT: profiler_start/stop" lines per profiled call at its default
+            # level (hundreds in a report's console); level 6 is above its highest. Read once, at
+            # the profiler's first start; a level the user set is kept.
+            os.environ.setdefault("KINETO_LOG_LEVEL", "6")
             with profile(use_cpu=True, profile_memory=True) as prof:
                 result = kernel.timed_core(*args)  # held until the profiler stops: the output is not a temporary
             del result

@@ -123,6 +123,14 @@ def print_contention(results: Any, console: Any) -> None:
                       "budget (their interval is wider)[/yellow]")
 
 
+def print_phases(results: Any, console: Any) -> None:
+    """Where the run's time went (``Results.phases_s``), one line; nothing for a run that recorded none."""
+    from ..results import phases_line
+
+    if results.phases_s:
+        console.print(esc(f"time: {phases_line(results.phases_s)}"), highlight=False)
+
+
 def print_spoiled(results: Any, console: Any) -> None:
     """What was re-measured, the worst kernels still spoiled, and time-slice waits, in words."""
     from ..remeasure import remeasured, spoil_score, spoiled, timeslice_waits, worst

@@ -164,7 +164,7 @@ def loop_backend() -> str:
 
 # Options that define what a run measures: with --resume, they come from the journal.
 RUN_OPTIONS = ("ops", "backends", "sizes", "quick", "dtype", "threads", "repeats", "min_time", "budget", "seed",
-               "no_bandwidth", "ci_target", "wait_quiet", "no_remeasure")
+               "no_bandwidth", "bandwidth", "ci_target", "wait_quiet", "no_remeasure")
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -210,7 +210,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="sample until the median's 95%% interval is within this of the median, or the budget is "
                         "spent, e.g. 2%% or 0.02; 0: exactly --repeats samples (default: 2%%)")
     add_quiet_options(p)
-    p.add_argument("--no-bandwidth", action="store_true", help="skip the memory-bandwidth probe")
+    p.add_argument("--no-bandwidth", action="store_true",
+                   help="skip the memory-bandwidth and compute-peak probes (default with --quick: they take ~10 s)")
+    p.add_argument("--bandwidth", action="store_true", help="run the probes with --quick too")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--cold-compile", action="store_true",
                    help="also time each JIT kernel's first call in a fresh process with empty compile caches "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from .console import new_console, print_contention, print_reasons
+from .console import new_console, print_contention, print_phases, print_reasons
 from .options import add_quiet_options, backend_names, loop_backend, names
 from .run import cold_compile, write_results
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     print_reasons(results, console)
     if args.run:
         print_contention(results, console)
+        print_phases(results, console)
     return status
 
 
@@ -87,9 +89,13 @@ def _measure(args: argparse.Namespace, folder: Path, console: Any) -> tuple[int,
               + (f": '{again}' continues" if journal.records else ""), file=sys.stderr)
         return 130, None
     if not results.interrupted:
-        results.cold_compile_s = cold_compile(None, None)
+        start = time.monotonic()
+        results.cold_compile_s = cold_compile(None, sorted({r.backend for r in results.records if r.ok}))
+        results.phases_s["cold compiles"] = time.monotonic() - start
         console.print("training BGD, MBGD and SGD for the convergence figure")
+        start = time.monotonic()
         results.training["histories"] = convergence_histories()
+        results.phases_s["training curves"] = time.monotonic() - start
     stop = write_results(results, out, journal, console, "vecbench report", again)
     if stop is not None:
         return stop, None

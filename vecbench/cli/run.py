@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from .console import esc, new_console, own_table, print_contention, print_reasons, results_table
+from .console import esc, new_console, own_table, print_contention, print_phases, print_reasons, results_table
 from .options import (
     RUN_OPTIONS,
     UsageError,
@@ -71,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
               + (f": 'vecbench run --resume {out}' continues" if journal.records else ""), file=sys.stderr)
         return 130
     if args.cold_compile and not results.interrupted:
+        start = time.monotonic()
         results.cold_compile_s = cold_compile(kwargs.get("ops"), kwargs.get("backends"))
+        results.phases_s["cold compiles"] = time.monotonic() - start
     return _finish_run(results, out, console, journal)
 
 
@@ -92,9 +95,12 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         ops = ops or list(by_op)
     if not kernels(ops, args.backends):
         raise ValueError(f"--backends: none of {args.backends} has a kernel for ops {ops}; see 'vecbench list'")
+    if args.bandwidth and args.no_bandwidth:
+        raise ValueError("--bandwidth: not used with --no-bandwidth")
     return {"ops": ops, "backends": args.backends, "sizes": sizes, "sizes_by_op": by_op or None,
             "dtypes": args.dtype or ["float64"], "threads": args.threads, "settings": settings_from(args),
-            "bandwidth": not args.no_bandwidth, **backend_option_values(args)}
+            # The probes stream arrays 4x the last-level cache (seconds): a quick look goes without them.
+            "bandwidth": args.bandwidth or not (args.no_bandwidth or args.quick), **backend_option_values(args)}
 
 
 def _spec(op: str) -> Any:
@@ -183,6 +189,7 @@ def _finish_run(results: Any, out: Path, console: Any, journal: Any) -> int:
         console.print(f"[yellow]{len(noisy)} noisy measurement(s) (IQR > {NOISY_SPREAD:.0%} of median): rerun on a quieter machine "
                       "or raise --repeats/--min-time[/yellow]")
     print_contention(results, console)
+    print_phases(results, console)
     console.print(f"wrote {out}")
     if results.interrupted:
         console.print(f"[yellow]interrupted: the file holds what was measured so far; 'vecbench run --resume {out}' "
@@ -222,9 +229,9 @@ def _run_own(args: argparse.Namespace) -> int:
 def cold_compile(ops: Any, backends: Any) -> dict[str, float]:
     """Each JIT kernel's compile in a fresh process with empty caches (progress on stderr)."""
     from ..coldcompile import measure_cold_compile
-    from ..registry import kernels
+    from ..registry import selected
 
-    return measure_cold_compile(kernels(ops, backends), say=lambda text: print(text, file=sys.stderr))
+    return measure_cold_compile(selected(ops, backends), say=lambda text: print(text, file=sys.stderr))
 
 
 def _run_targets(threads: int | None, output: str | None, resume: str | None, console: Any) -> int:

@@ -10,7 +10,7 @@ from .. import registry
 from ..crossover import crossover_lines
 from ..memory_report import memory_lines
 from ..records import NOISY_SPREAD, NOISY_WARNING, sweeps_an_axis
-from ..results import Results, format_speedup, interval, untrusted
+from ..results import Results, format_speedup, interval, phases_line, untrusted
 from ..results import format_time as _fmt_time
 from ..scaling import scaling_lines
 from .analysis import (
@@ -500,7 +500,8 @@ def render(results: Results, figures: dict[str, str], sources: Sequence[str], ba
                f"{results.created or 'at an unknown time'} with vecbench {results.vecbench or '?'} "
                f"({results.source}). Times are per call, median of the samples; "
                "speedups are medians of per-round ratios where the backends were timed in interleaved rounds, "
-               "else ratios of medians from the same run.")
+               "else ratios of medians from the same run."
+               + (f" The run took {phases_line(results.phases_s)}." if results.phases_s else ""))
     if len(parts) > 1:
         out.append(f"\nThe files hold {len(parts)} sets that are never drawn on one line or divided by each other "
                    "(different dtypes, machines, or the same kernels measured in two files): "
