@@ -96,7 +96,7 @@ def main() -> None:
         print(json.dumps({"case": case, "error": error}), flush=True)
 
     for op, size, dt in _cases():
-        k = registry.Kernel(vb.spec(op), backend, backend.kernels[op])
+        k = registry.Kernel(vb.spec(op), backend, vb.kernels([op], ["numba_cuda"])[0].target)
         case = _id(op, size, dt)
         try:
             p = prepare(k, size, dt)
@@ -104,7 +104,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001  reported per case
             say(case, f"{type(exc).__name__}: {exc}")
     for op, cases in ODD.items():
-        k = registry.Kernel(vb.spec(op), backend, backend.kernels[op])
+        k = registry.Kernel(vb.spec(op), backend, vb.kernels([op], ["numba_cuda"])[0].target)
         for i, args in enumerate(cases):
             try:
                 with np.errstate(all="ignore"):  # the simulator computes with NumPy scalars, which warn

@@ -311,8 +311,7 @@ def test_torch_cuda_on_a_cpu_stand_in_uses_the_profiler():
 
     backend = type("CpuStandIn", (TorchCudaBackend,), {"name": "cpu_stand_in_test", "torch_device": "cpu",
                                                        "sync": lambda self, r: r})()  # nothing to wait for
-    torch_backend = vb.backend("torch")
-    k = Kernel(vb.spec("sigmoid"), backend, torch_backend.resolve(torch_backend.kernels["sigmoid"]))
+    k = Kernel(vb.spec("sigmoid"), backend, vb.kernel("sigmoid", "torch").core)
     m = backend.memory_per_call(k, (to_torch(np.linspace(-5, 5, N)),))
     assert m["method"] == "torch.profiler" and m["output_bytes"] == pytest.approx(N * 8, rel=0.01)
 

@@ -77,6 +77,11 @@ class Kernel:
         return self.__name__
 
     @property
+    def target(self) -> Callable[..., Any] | str:
+        """What the kernel runs, as declared: a callable or a ``"module:attr"`` string (imported on first use)."""
+        return self._target
+
+    @property
     def available(self) -> bool:
         return self.backend.available
 
