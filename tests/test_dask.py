@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -361,6 +362,120 @@ def test_gradient_of_an_X_three_times_larger_than_the_memory_limit(tmp_path):
     assert out["whole"] == "MemoryError"  # the limit is real: X cannot be loaded whole
     compare(tuple(np.asarray(x) for x in out["got"]), tuple(np.asarray(x) for x in out["ref"]),
             *vb.spec("logreg_grad").tol("float64"))
+
+
+_QUICK_SETTINGS = dict(min_sample_s=0.001, repeats=3, budget_s=0.5, ci_target=0, max_samples=3)
+
+
+def test_forced_streaming_validates_each_op_from_disk_and_finds_the_data_again(dask_backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("VECBENCH_INPUTS_DIR", str(tmp_path))
+    ops, size = ["logreg_cost", "logreg_grad", "logreg_step"], {"n_x": 5, "m": 12}
+
+    def run(ops, isolate):
+        return vb.run(ops=ops, backends=["dask", "numpy"], sizes=[size], bandwidth=False, isolate=isolate,
+                      settings=vb.harness.Settings(**_QUICK_SETTINGS), dask_stream="always")
+
+    first = run(ops, False)
+    dask = [r for r in first.records if r.backend == "dask"]
+    assert [r.op for r in dask] == ops and all(r.ok for r in first.records), [r.reason for r in first.records]
+    for r in dask:  # each task reads its own 3 examples from disk: 4 chunks, one task adding them
+        assert r.facts["streamed"] and r.facts["chunks"] == 4 and r.facts["tasks"] == 5, r.facts
+        assert r.memory["peak_bytes"] is None and r.memory["reason"]
+    assert not dask[0].facts["disk_cached"] and dask[0].facts["disk_write_s"] > 0  # written once, timed apart
+    assert dask[1].facts["disk_cached"] and dask[1].facts["disk_write_s"] == 0.0  # cost and grad share the data
+    assert all(not r.facts for r in first.records if r.backend == "numpy")  # in memory, as ever
+    again = run(["logreg_grad"], True)  # in a worker process: no in-memory reference made for the streamed kernel
+    assert sorted((r.backend, r.ok, r.facts.get("disk_cached")) for r in again.records) == [
+        ("dask", True, True), ("numpy", True, None)], [r.reason for r in again.records]
+    assert (Path(dask[0].facts["disk_inputs"]) / "reference.npz").exists()  # the float64 pass made once
+
+
+def test_a_wrong_streamed_result_is_failed_not_timed(dask_backend, tmp_path, monkeypatch):
+    from vecbench.operations import dask_stream_kernels as ds
+
+    monkeypatch.setenv("VECBENCH_INPUTS_DIR", str(tmp_path))
+    monkeypatch.setenv("VECBENCH_DASK_STREAM", "always")
+    right = ds.reference
+    monkeypatch.setattr(ds, "reference", lambda op, *a: (lambda r: (r[0] * 1.01, *r[1:]))(right(op, *a)))
+    rec = vb.harness.measure(vb.kernel("logreg_grad", "dask"), {"n_x": 5, "m": 12}, "float64",
+                             vb.harness.Settings(**_QUICK_SETTINGS), 2)
+    assert rec.status == "failed" and "result differs from" in rec.reason and rec.timing is None
+
+
+def test_the_memory_rule_lets_dask_stream_what_others_skip(monkeypatch, tmp_path):
+    from vecbench import harness
+
+    monkeypatch.setenv("VECBENCH_INPUTS_DIR", str(tmp_path))
+    monkeypatch.delenv("VECBENCH_DASK_STREAM", raising=False)
+    monkeypatch.delenv("VECBENCH_DASK_CHUNKS", raising=False)  # auto: chunks of 16 MiB
+    size, settings = {"n_x": 100, "m": 1_000_000}, harness.Settings()  # inputs ~0.8 GB
+    monkeypatch.setattr(harness, "_available_memory", lambda: 1 << 29)  # 0.5 GB: a third is too little
+    why = {b: harness._skip_reason(vb.spec(op), size, "float64", None, settings, backend=vb.backend(b))
+           for b in ("numpy", "dask") for op in ("logreg_grad",)}
+    assert why["numpy"].startswith("inputs need ~0.81 GB") and why["dask"] == ""
+    assert vb.backend("dask").fits(vb.spec("dot"), {"n": 10**8}, "float64", 1 << 29).startswith("inputs need")
+    monkeypatch.setenv("VECBENCH_DASK_STREAM", "never")
+    assert vb.backend("dask").fits(vb.spec("logreg_grad"), size, "float64", 1 << 29).startswith("inputs need")
+    monkeypatch.setenv("VECBENCH_DASK_STREAM", "auto")  # the chunks in flight must fit too
+    assert "chunks in flight need" in vb.backend("dask").fits(vb.spec("logreg_grad"), size, "float64", 1 << 20)
+
+
+def test_bad_stream_setting_is_refused():
+    with pytest.raises(ValueError, match=re.escape("run: dask_stream: one of auto, always, never; got 'yes'")):
+        vb.run(ops=["dot"], backends=["dask"], sizes=[10], bandwidth=False, isolate=False, dask_stream="yes")
+
+
+def _vm_peaks(proc: subprocess.Popen[str]) -> int:
+    """The largest VmPeak of ``proc`` and its descendants (polled until it ends; VmPeak only grows)."""
+    def tree(pid: int) -> list[int]:
+        kids: list[int] = []
+        with contextlib.suppress(OSError):
+            for t in os.listdir(f"/proc/{pid}/task"):
+                kids += [int(c) for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+        return [pid, *(d for c in kids for d in tree(c))]
+
+    def peak(pid: int) -> int:
+        with contextlib.suppress(OSError, StopIteration):
+            return next(int(line.split()[1]) << 10 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith("VmPeak"))
+        return 0
+
+    most = 0
+    while proc.poll() is None:
+        most = max([most, *(peak(p) for p in tree(proc.pid))])
+        time.sleep(0.02)
+    return most
+
+
+@pytest.mark.exhaustive
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_vecbench_run_streams_an_X_three_times_larger_than_the_memory_limit_allows(tmp_path):
+    import resource
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "MALLOC_ARENA_MAX": "2",  # glibc would reserve 64 MiB of address space per thread
+           "VECBENCH_INPUTS_DIR": str(tmp_path / "inputs")}
+    env.pop("VECBENCH_DASK_SCHEDULER", None)
+    argv = [sys.executable, "-m", "vecbench", "run", "--backends", "dask,numpy", "--ops", "logreg_grad",
+            "--threads", "2", "--no-remeasure", *QUICK]
+    # The address space python, numpy, dask and the embedded cluster take here: a small streamed run's peak.
+    calib = subprocess.Popen([*argv, "--sizes", "300", "--dask-stream", "always", "-o", str(tmp_path / "c.json")],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = _vm_peaks(calib)
+    assert calib.wait() == 0, calib.stderr.read() if calib.stderr else ""
+    headroom = 256 << 20
+    m = 3 * headroom // (8 * 100) + 1  # X (100 x m float64) alone is three times what the process may add
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    out = tmp_path / "r.json"
+    p = subprocess.run([*argv, "--sizes", str(m), "-o", str(out)], env=env, capture_output=True, text=True,
+                       timeout=600, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (base + headroom, hard)))
+    assert p.returncode == 0, p.stderr[-3000:]
+    by = {r.backend: r for r in vb.load(out).records}
+    assert by["numpy"].status == "skipped" and by["numpy"].reason.startswith("inputs need ~"), by["numpy"]
+    rec = by["dask"]
+    assert rec.ok and rec.facts["streamed"] and rec.facts["chunks"] > 1, (rec.reason, rec.facts)
+    assert rec.size == {"n_x": 100, "m": m} and 100 * m * 8 > 3 * headroom
+    assert " streamed" in p.stdout  # the run table says it in a word
 
 
 def test_a_worker_killed_mid_run_costs_at_most_that_kernel(tmp_path):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +62,17 @@ def test_the_harness_asks_each_backend(streaming, monkeypatch):
     monkeypatch.setattr(harness, "_available_memory", lambda: 1000)
     assert harness._skip_reason(vb.spec("dot"), {"n": N}, "float64", None, harness.Settings(),
                                 backend=streaming) == "a chunk needs 1600 B; 1000 B available"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_available_memory_is_capped_by_an_address_space_limit():
+    # A process given 64 MiB more address space than it maps has about that much, whatever the machine's free RAM.
+    code = ("import resource, vecbench.memory as m\n"
+            "vm = next(int(l.split()[1]) << 10 for l in open('/proc/self/status') if l.startswith('VmSize'))\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (vm + (64 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+            "print(m.available_bytes())")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert 0 < int(p.stdout) <= 64 << 20

@@ -9,14 +9,16 @@ made read-only so that no kernel can change what the next one sees.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .registry import OpSpec, Size, spec
 
-__all__ = ["inputs", "clear_cache", "CACHE_LIMIT_BYTES"]
+__all__ = ["inputs", "inputs_dir", "clear_cache", "CACHE_LIMIT_BYTES"]
 
 # Large sweeps (X of 100 x 1e6 float64 is 800 MB) must not pile up in memory.
 CACHE_LIMIT_BYTES = 3 << 30
@@ -67,3 +69,15 @@ def inputs(op: str | OpSpec, size: Size, dtype: Any = "float64", seed: int = 0) 
 def clear_cache() -> None:
     """Drop every cached input."""
     _cache.clear()
+
+
+def inputs_dir() -> Path:
+    """Where inputs kept on disk live (a backend streaming data larger than memory writes them once, here).
+
+    ``VECBENCH_INPUTS_DIR``, else ``$XDG_CACHE_HOME/vecbench/inputs`` (``~/.cache/vecbench/inputs``).
+    Each dataset is a folder named by its generator, size, dtype and seed: a later run finds it.
+    """
+    set_dir = os.environ.get("VECBENCH_INPUTS_DIR")
+    if set_dir:
+        return Path(set_dir)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vecbench" / "inputs"

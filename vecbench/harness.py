@@ -40,6 +40,7 @@ from .measuring import (  # noqa: F401  (re-exported: harness.measure & co. are 
     new_record,
     prepare,
 )
+from .memory import available_bytes
 from .records import UNAVAILABLE_LABEL, UNTRUSTED_PREDICTION
 from .registry import Kernel, OpSpec, Size, kernel, spec
 from .registry import selected as registry_selected
@@ -104,10 +105,7 @@ def sweep_of(op: OpSpec, sizes: SizesArg) -> list[dict[str, int]]:
 
 
 def _available_memory() -> int:
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
+    return available_bytes()  # free memory, capped by an address-space limit (vecbench.memory)
 
 
 def _too_big(op: OpSpec, size: Size, dtype: str, backend: Backend | None = None) -> str:
@@ -277,7 +275,7 @@ class _InProcess:
 
     def measure(self, k: Kernel, size: Size, dt: str, settings: Settings, nthreads: int | None,
                 threads: int | None) -> Record:
-        return measure(k, size, dt, settings, nthreads or 1, self.refs.get(k.op, size, dt, settings.seed))
+        return measure(k, size, dt, settings, nthreads or 1, self.refs.expected(k, size, dt, settings.seed))
 
     def rounds(self, group: Any, settings: Settings, nthreads: int | None, threads: int | None) -> dict[str, Any] | None:
         return measure_rounds(group, settings, nthreads or 1)

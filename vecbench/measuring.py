@@ -21,6 +21,7 @@ the same :class:`References` cache. It never imports the harness or matplotlib.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import math
 import time
@@ -33,12 +34,12 @@ import numpy as np
 
 from .contention import Contention, Probe, wait_quiet
 from .data import inputs
-from .memory import not_measured, unit_elements, unit_name
+from .memory import available_bytes, not_measured, unit_elements, unit_name
 from .records import NOISY_SPREAD, NOISY_WARNING, Record, Timing
 from .registry import Kernel, OpSpec, Size
 from .stats import relative_halfwidth, sample_until
 
-__all__ = ["Settings", "Prepared", "References", "prepare", "measure", "measure_rounds", "compile_time", "new_record"]
+__all__ = ["Settings", "Prepared", "References", "prepare", "streamed", "measure", "measure_rounds", "compile_time", "new_record"]
 
 
 @dataclass(frozen=True)
@@ -153,18 +154,24 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
     ``reason`` (the kernel is not timed).
     """
     rec = new_record(k, size, dtype, threads, status="failed", reason="not measured")
-    args = inputs(k.op, size, dtype, seed=seed)
     backend = k.backend
+    disk = streamed(k, size, dtype)
+    args = () if disk else inputs(k.op, size, dtype, seed=seed)
     try:
-        core, core_args, call = k.bind(*args)  # validation, list conversion, out=
-        if expected is None:
-            expected = k.op.reference(*args)
+        if disk:  # inputs larger than memory: read from disk at each call, the reference chunk by chunk
+            s = backend.stream(k.op, size, dtype, seed)
+            core, core_args, finish, expected = s.core, s.args, _as_is, s.reference()
+        else:
+            core, core_args, call = k.bind(*args)  # validation, list conversion, out=
+            finish = functools.partial(k.finish, call=call)
+            if expected is None:
+                expected = k.op.reference(*args)
         before = backend.compile_state(k)
         t0 = time.perf_counter_ns()
         raw = core(*core_args)
         first = (time.perf_counter_ns() - t0) * 1e-9
         compiled, from_cache = backend.compiled(k, before, backend.compile_state(k), core_args)
-        reason = _check(k, k.finish(raw, call), expected, dtype)
+        reason = _check(k, finish(raw), expected, dtype)
         facts = backend.record_facts(k.op.name, core_args)
         rec = dataclasses.replace(rec, facts=facts) if facts else rec
         return Prepared(core, core_args, rec, first, backend.jit, compiled, from_cache, reason,
@@ -174,6 +181,19 @@ def prepare(k: Kernel, size: Size, dtype: str = "float64", threads: int = 1, see
     except Exception as exc:  # a broken kernel is reported, the run goes on
         rec = dataclasses.replace(rec, warnings=(traceback.format_exc(limit=-3),))
         return Prepared(None, (), rec, reason=f"{type(exc).__name__}: {exc}".strip())
+
+
+def streamed(k: Kernel, size: Size, dtype: str) -> bool:
+    """Whether ``k`` measures ``size`` on inputs its backend streams from disk (:meth:`Backend.streams`).
+
+    Decided where the measurement runs, with the memory that process has left: the inputs of such a
+    size are never made in memory, nor is its reference computed from them.
+    """
+    return k.backend.streams(k.op, size, dtype, available_bytes())
+
+
+def _as_is(result: Any) -> Any:
+    return result
 
 
 def compile_time(p: Prepared, steady_s: float) -> float | None:
@@ -347,6 +367,10 @@ class References:
                 stage[0] = "computing the reference"
             self._refs[key] = op.reference(*args)
         return self._refs[key]
+
+    def expected(self, k: Kernel, size: Size, dtype: str, seed: int, stage: list[str] | None = None) -> Any:
+        """:meth:`get` for kernel ``k``; None where ``k`` streams its inputs (its reference is made from disk)."""
+        return None if streamed(k, size, dtype) else self.get(k.op, size, dtype, seed, stage)
 
     def clear(self) -> None:
         self._refs.clear()

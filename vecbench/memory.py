@@ -31,11 +31,12 @@ This module names no backend and imports nothing of vecbench.
 from __future__ import annotations
 
 import math
+import os
 import tracemalloc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["NONE_BYTES", "from_events", "not_measured", "temporaries", "traced", "unit_elements", "unit_name"]
+__all__ = ["NONE_BYTES", "available_bytes", "from_events", "not_measured", "temporaries", "traced", "unit_elements", "unit_name"]
 
 # Below this many bytes a call "allocates nothing": what is left is Python bookkeeping (a tuple
 # of results, a float object), not an array.
@@ -114,3 +115,26 @@ def temporaries(memory: Mapping[str, Any], itemsize: int) -> float | None:
     if peak is None or not n or itemsize <= 0:
         return None
     return float(peak) / (int(n) * itemsize)
+
+
+def available_bytes() -> int:
+    """Memory this process may still take: the physical memory free now, capped by its address-space limit.
+
+    Under ``RLIMIT_AS`` (``ulimit -v``, ``resource.setrlimit``) what counts is the limit less the address
+    space already mapped (``/proc/self/statm``): a process given 2 GB on a 64 GB machine has 2 GB, not 64.
+    """
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 1 << 62
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY:
+            return free
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, AttributeError):  # no rlimit or no /proc: the physical figure
+        return free
+    return max(0, min(free, soft - mapped))

@@ -132,7 +132,7 @@ def _measure(task: Task, threads: _Threads, refs: Any, stage: list[str]) -> Any:
                           "in the parent; register it at import time of its module, or measure in-process "
                           "(isolate=False)")
     nthreads = threads.set(task.threads)
-    expected = refs.get(k.op, task.size, task.dtype, task.settings.seed, stage)
+    expected = refs.expected(k, task.size, task.dtype, task.settings.seed, stage)
     stage[0] = "measuring"
     return measure(k, task.size, task.dtype, task.settings, nthreads, expected)
 

@@ -25,6 +25,8 @@ object; they never name one. A backend declares
 - :meth:`metadata`: what it adds to a results file's machine block;
 - :meth:`fits`: whether a size's data fit in the measuring process's memory
   (the harness's "would not fit" rule asks the backend being measured);
+- :meth:`streams` and :meth:`stream`: whether it measures an op at a size on
+  inputs it reads from disk chunk by chunk (data larger than memory), and how;
 - for backends that run elsewhere (a cluster): :meth:`prepare_op` (the op
   decides how arrays are cut), :meth:`record_facts` (per-record facts such
   as tasks per call), :meth:`skip_reason`, :meth:`preflight`, :meth:`close`
@@ -41,6 +43,7 @@ import contextlib
 import importlib
 import importlib.util
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -48,7 +51,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..opspec import OpSpec
 
-__all__ = ["Backend", "ROLES", "inputs_fit"]
+__all__ = ["Backend", "ROLES", "Streamed", "inputs_fit"]
 
 # What the reports compare: the loop every speedup is "over", the vectorized
 # baseline a compiled kernel has to beat, and the contenders.
@@ -169,10 +172,26 @@ class Backend:
         the measuring process states its own bound and measures sizes the others
         skip. Such a backend must then also keep its inputs out of memory: the
         harness's measurement makes them with the op's input factory
-        (:func:`vecbench.data.inputs`), in memory; no built-in backend overrides
-        this yet.
+        (:func:`vecbench.data.inputs`), in memory, unless :meth:`streams` says
+        the backend streams them from disk (the ``dask`` backend does).
         """
         return inputs_fit(op, size, dtype, available_bytes)
+
+    def streams(self, op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> bool:
+        """Whether ``op`` at ``size`` is measured on inputs this backend streams from disk (:meth:`stream`).
+
+        Asked by the measuring process before it makes any input, with the memory it has left; when
+        True the op's inputs are never made in memory, nor its reference from them. Default: False.
+        """
+        return False
+
+    def stream(self, op: OpSpec, size: Mapping[str, int], dtype: str, seed: int) -> Streamed:
+        """The streamed measurement of ``op`` at ``size`` (untimed): its data written to disk once, then found.
+
+        Called only where :meth:`streams` said True. The record's facts come from :meth:`record_facts`
+        on ``Streamed.args`` as for any measurement.
+        """
+        raise NotImplementedError(f"the {self.name} backend does not stream {op.name}'s inputs from disk")
 
     def preflight(self) -> None:
         """Checks before a run measures anything (e.g. a scheduler is reachable); ``ValueError``, one line."""
@@ -285,6 +304,20 @@ class Backend:
         module, _, attr = target.partition(":")
         fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
         return fn
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A measurement on inputs kept on disk (:meth:`Backend.stream`).
+
+    ``core(*args)`` is the timed call (it reads its chunks from disk at every call); ``reference()``
+    the float64 reference of the same data, computed chunk by chunk; the harness validates ``core``'s
+    first result against it at the op's tolerance before any timing, as for every kernel.
+    """
+
+    core: Callable[..., Any]
+    args: tuple[Any, ...]
+    reference: Callable[[], Any]
 
 
 def inputs_fit(op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:

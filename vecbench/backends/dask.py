@@ -30,6 +30,13 @@ Honest timing
     ``VECBENCH_DASK_CHUNKS`` (``--dask-chunks``) fixes the examples per chunk;
     by default about two chunks per worker, each 1 MiB to 128 MiB.
 
+Larger than memory
+    ``logreg_cost``, ``logreg_grad`` and ``logreg_step`` stream (:meth:`DaskBackend.streams`): at a size
+    whose inputs would not fit (the harness's rule, :meth:`Backend.fits`), or at every size with
+    ``VECBENCH_DASK_STREAM=always`` (``--dask-stream always``), the data are written once to
+    :func:`vecbench.data.inputs_dir` (seeded, :mod:`vecbench.operations.dask_stream_kernels`) and each task reads
+    its own chunk of examples from disk; the reference is computed chunk by chunk in float64.
+
 Tolerance
     Chunked sums are reassociated (each chunk's partial sum, then the sum of the
     partials in float64): results are checked against the float64 reference at
@@ -47,17 +54,24 @@ import socket
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from .base import Backend
+from .base import Backend, Streamed, inputs_fit
+
+if TYPE_CHECKING:
+    from ..opspec import OpSpec
 
 __all__ = ["DaskBackend"]
 
 
 CHUNK_MIN_BYTES = 1 << 20
+# A streamed chunk read from disk: large enough that a task's read and compute dwarf its scheduling,
+# small enough that the chunks in flight (one per worker, and the reference's float64 copy) stay a few of them.
+STREAM_CHUNK_BYTES = 16 << 20
+STREAM_SETTINGS = ("auto", "always", "never")
 CHUNK_MAX_BYTES = 128 << 20  # dask.array's own default chunk size
 CHUNKS_PER_WORKER = 2
 # A mini-batch epoch is a chain of sequential steps, each at least one scheduler round trip
@@ -72,6 +86,10 @@ LOOPBACK = "127.0.0.1:0"
 def scheduler_address() -> str | None:
     """The scheduler set for this run (``VECBENCH_DASK_SCHEDULER``), or None: an embedded LocalCluster."""
     return os.environ.get("VECBENCH_DASK_SCHEDULER") or None
+
+
+def _stream_setting() -> str:
+    return os.environ.get("VECBENCH_DASK_STREAM", "").strip().lower() or "auto"
 
 
 def _chunks_setting() -> int | None:
@@ -149,6 +167,8 @@ class DaskBackend(Backend):
     options: ClassVar[dict[str, str]] = {
         "scheduler": "address of a running dask scheduler, tcp://HOST:PORT (default: an embedded LocalCluster)",
         "chunks": "examples per chunk of the dask backend's arrays (default: auto, ~2 chunks per worker)",
+        "stream": "read logreg_cost/grad/step inputs from disk chunk by chunk: auto (where they would not fit "
+                  "in memory), always, never",
     }
 
     def __init__(self) -> None:
@@ -171,6 +191,10 @@ class DaskBackend(Backend):
             check_address(str(value))
             return str(value)
         text = str(value).strip().lower()
+        if option == "stream":
+            if text not in STREAM_SETTINGS:
+                raise ValueError(f"one of {', '.join(STREAM_SETTINGS)}; got {value!r}")
+            return text
         if text != "auto":
             try:
                 n = float(text)
@@ -201,6 +225,75 @@ class DaskBackend(Backend):
                 return (f"an epoch of {steps} sequential steps: on dask each is at least one scheduler round "
                         f"trip, so only batch sizes with <= {MAX_EPOCH_STEPS} steps per epoch are timed")
         return ""
+
+    # ------------------------------------------------------------ larger than memory
+    def streams(self, op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> bool:
+        from ..operations.dask_stream_kernels import OPS
+
+        setting = _stream_setting()
+        if op.name not in OPS or setting == "never":
+            return False
+        return setting == "always" or bool(inputs_fit(op, size, dtype, available_bytes))
+
+    def fits(self, op: OpSpec, size: Mapping[str, int], dtype: str, available_bytes: int) -> str:
+        """The default rule, or for a streamed size the chunks in flight and room on disk for the data."""
+        if not self.streams(op, size, dtype, available_bytes):
+            return super().fits(op, size, dtype, available_bytes)
+        import shutil
+
+        from ..data import inputs_dir
+        from ..operations.dask_stream_kernels import dataset_dir
+
+        n_x, m = size["n_x"], size["m"]
+        need = (self._workers() + 2) * self._stream_chunk(n_x, m, 8) * n_x * 8  # per worker; the reference's 2
+        if need > available_bytes:
+            return (f"streamed from disk, its chunks in flight need ~{need / 1e9:.2g} GB; only "
+                    f"{available_bytes / 1e9:.2g} GB of memory is available")
+        folder = inputs_dir()
+        disk = op.nbytes(size, np.dtype(dtype).itemsize)
+        if not (dataset_dir(folder, n_x, m, dtype) / "model.json").exists():
+            there = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+            free = shutil.disk_usage(there).free
+            if disk > free:
+                return (f"streamed from disk, its inputs need ~{disk / 1e9:.2g} GB in {folder} "
+                        f"(VECBENCH_INPUTS_DIR); only {free / 1e9:.2g} GB is free there")
+        return ""
+
+    def stream(self, op: OpSpec, size: Mapping[str, int], dtype: str, seed: int) -> Streamed:
+        """The op on a seeded ``.npy`` dataset in :func:`vecbench.data.inputs_dir`, written once (timed apart)."""
+        import functools
+
+        from ..data import inputs_dir
+        from ..operations import dask_stream_kernels as ds
+
+        n_x, m = size["n_x"], size["m"]
+        folder = inputs_dir()
+        cached = (ds.dataset_dir(folder, n_x, m, dtype, seed) / "model.json").exists()
+        t0 = time.perf_counter()
+        w, b, X_path, y_path = ds.write_model(folder, n_x, m, dtype, seed)
+        written = time.perf_counter() - t0
+        # The op's arguments after (w, b, X, y) (the step's lr), from its own input factory at the smallest size.
+        extra = op.make_inputs({"n_x": 1, "m": 1}, np.dtype(dtype), np.random.default_rng(seed))[4:]
+        lr = float(extra[0]) if extra else 0.0
+        self._held = ()
+        client = self.client()
+        chunk = self._stream_chunk(n_x, m, np.dtype(dtype).itemsize)
+        self._transfers = {}
+        self._facts = {"streamed": True, "disk_inputs": str(X_path.parent), "disk_cached": cached,
+                       "disk_write_s": 0.0 if cached else written, "chunk": chunk, "chunks": math.ceil(m / chunk),
+                       "tasks": ds.tasks(X_path, chunk), "workers": len(client.scheduler_info().get("workers", {}))}
+        self._startup()
+        args = (w, b, str(X_path), str(y_path), chunk, lr)
+        return Streamed(functools.partial(ds.compute, op.name), args,
+                        functools.partial(ds.reference, op.name, *args))
+
+    def _stream_chunk(self, n_x: int, m: int, itemsize: int) -> int:
+        """Examples per streamed chunk: the setting, or ~2 chunks per worker of at most 16 MiB."""
+        fixed = _chunks_setting()
+        if fixed is not None:
+            return max(1, min(fixed, m))
+        most = max(1, STREAM_CHUNK_BYTES // max(1, n_x * itemsize))
+        return max(1, min(m, most, math.ceil(m / (CHUNKS_PER_WORKER * self._workers()))))
 
     # ------------------------------------------------------------ the cluster
     def client(self) -> Any:
@@ -266,10 +359,13 @@ class DaskBackend(Backend):
         self._transfers = {"in": time.perf_counter() - t0}
         self._facts = {"chunk": chunk, "chunks": len(first.chunks[cut[next(iter(cut))]]) if first is not None else 0,
                        "workers": len(client.scheduler_info().get("workers", {}))}
+        self._startup()
+        return tuple(out)
+
+    def _startup(self) -> None:
         if self._cluster is not None and not self._cluster.reported:
             self._transfers["startup"] = self._cluster.start_s  # the harness keeps it with compile_time_s
             self._cluster.reported = True
-        return tuple(out)
 
     def transfer_times(self) -> Mapping[str, float]:
         """``in``: persisting the inputs on the workers; ``startup``: the cluster's start, once."""
@@ -300,6 +396,9 @@ class DaskBackend(Backend):
     def memory_per_call(self, kernel: Any, args: tuple[Any, ...]) -> dict[str, Any]:
         from ..memory import not_measured
 
+        if self._facts.get("streamed"):
+            return not_measured("not measured: the inputs are streamed from disk, a chunk per task on the "
+                                "cluster's workers, which report memory per worker over time, not per task graph")
         return not_measured("not measurable per call: a call's arrays live on the cluster's workers, which "
                             "report memory per worker over time, not per task graph")
 
@@ -307,6 +406,8 @@ class DaskBackend(Backend):
         from ..operations.dask_kernels import tasks_per_call
 
         facts = dict(self._facts)
+        if facts.get("streamed"):
+            return facts  # tasks counted by stream()
         with contextlib.suppress(Exception):  # a count the graph cannot give is left out, never a failure
             facts["tasks"] = tasks_per_call(op, *args)
         return facts

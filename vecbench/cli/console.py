@@ -57,7 +57,8 @@ def results_table(results: Any, title: str) -> Any:
         size = r.label if r.dtype == "float64" else f"{r.label} {r.dtype}"
         half = half_width(r.median_s, r.ci_low_s, r.ci_high_s)
         ci = f"±{half:.1%}" if half is not None else "-"
-        status = r.status + (" contended" if r.ok and r.is_contended else "")
+        status = r.status + (" contended" if r.ok and r.is_contended else "") + (
+            " streamed" if r.facts.get("streamed") else "")  # inputs read from disk (larger than memory)
         table.add_row(r.op, size, r.backend, format_time(r.median_s), ci, spread, speed,
                       f"{r.gbps:.1f}" if r.gbps else "-", pct,
                       format_time(r.compile_time_s) if r.compile_time_s else "-", status)
