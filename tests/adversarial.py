@@ -332,29 +332,45 @@ def _out_cases(op_name: str) -> Iterator[tuple[str, Callable[[], tuple[tuple[Any
         yield from [("out=v", out_v), ("out=A[0]", out_row), ("out=A[:,0]", out_col),
                     ("out = v shifted by +1", shifted(1)), ("out = v shifted by -1", shifted(-1))]
         return
-    a0 = base[0]
+    # Every array argument the result could be written over (its shape is the result's): an op with
+    # several inputs (axpy's x and y) is checked against each of them, the others left as they are.
+    shape = np.shape(op.reference(*base))
+    where = [i for i, a in enumerate(base) if isinstance(a, np.ndarray) and a.shape == shape]
+    names = _param_names(op)
+    for i in where:
+        yield from _aliasing(base, i, "input" if len(where) == 1 and i == 0 else names[i])
+
+
+def _aliasing(base: tuple[Any, ...], i: int, name: str
+              ) -> Iterator[tuple[str, Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]]]:
+    """``out=`` over argument ``i`` of ``base``: the same array, shifted views of one buffer, the transpose."""
+    a0 = base[i]
+
+    def args_with(x: np.ndarray) -> tuple[Any, ...]:
+        return tuple(x if j == i else (b.copy() if isinstance(b, np.ndarray) else b) for j, b in enumerate(base))
 
     def same():
         a = a0.copy()
-        return (a,), {"out": a}
+        return args_with(a), {"out": a}
 
-    yield "out=input", same
+    yield f"out={name}", same
 
     def shifted2(shift):
         def make():
             flat = np.concatenate([a0.ravel(), a0.ravel()[:3] + 0.25])
             lo, hi = (0, shift) if shift > 0 else (-shift, 0)
-            return ((flat[lo:lo + a0.size].reshape(a0.shape),), {"out": flat[hi:hi + a0.size].reshape(a0.shape)})
+            return (args_with(flat[lo:lo + a0.size].reshape(a0.shape)),
+                    {"out": flat[hi:hi + a0.size].reshape(a0.shape)})
         return make
 
     for shift in (1, 2, 3, -1, -2, -3):
-        yield f"out = input shifted by {shift:+d}", shifted2(shift)
-    if a0.ndim == 2:
+        yield f"out = {name} shifted by {shift:+d}", shifted2(shift)
+    if a0.ndim == 2 and len(base) == 1:  # a square corner of the one input and its transpose
         def transposed():
             k = min(a0.shape)
             sq = np.ascontiguousarray(a0[:k, :k])
             return (sq,), {"out": sq.T}
-        yield "out = input transposed", transposed
+        yield f"out = {name} transposed", transposed
 
 
 def _bad_inputs(op_name: str) -> Iterator[tuple[str, tuple[Any, ...], dict[str, Any]]]:
@@ -410,7 +426,7 @@ def run_grid(ops: list[str] | None = None) -> Tally:
             check_case(tally, op_name, label, args)
         for label, make in _out_cases(op_name):
             args, _ = make()
-            expected = vb.spec(op_name).reference(*(a.copy() for a in args))
+            expected = vb.spec(op_name).reference(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
             check_case(tally, op_name, label, args, expected=expected, make=make)
         for label, args, kwargs in _bad_inputs(op_name):
             # The very objects (a read-only out must stay read-only); bad input is never written.

@@ -81,7 +81,7 @@ def test_a_new_op_module_is_discovered_with_every_kernel_it_declares(tmp_path):
         "import json, sys, numpy as np, vecbench as vb, vecbench.operations as o\n"
         f"o.__path__.append({str(tmp_path)!r})\n"
         "a, b = np.arange(3.0), np.ones(3)\n"
-        "print(json.dumps({'ops': vb.ops()[:3], 'backends': vb.backends('myop'),\n"
+        "print(json.dumps({'ops': vb.ops(), 'backends': vb.backends('myop'),\n"
         "                  'targets': [vb.registry._KERNELS['myop', n]._target for n in vb.backends('myop')],\n"
         "                  'value': vb.kernel('myop', 'numpy')(a, b),\n"
         "                  'companion': 'vecbench.operations.myop_numba' in sys.modules}))\n"
@@ -90,7 +90,8 @@ def test_a_new_op_module_is_discovered_with_every_kernel_it_declares(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    assert got["ops"] == ["dot", "myop", "matvec"]  # order=15: between dot (10) and matvec (20)
+    ops = got["ops"]  # order=15: between dot (10) and matvec (20), whatever other ops were added
+    assert ops.index("dot") < ops.index("myop") < ops.index("matvec")
     assert got["backends"] == ["python", "numpy", "numba_parallel", "torch"]  # in column order
     assert got["targets"] == ["vecbench.operations.dot:dot_python", "vecbench.operations.myop:myop_numpy",
                               "vecbench.operations.dot_numba:dot_parallel", "vecbench.operations.torch_kernels:dot"]
